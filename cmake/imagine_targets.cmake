@@ -1,0 +1,40 @@
+# Flags shared by every target (kept identical so one precompiled header serves all).
+add_library(imagine_flags INTERFACE)
+target_compile_options(imagine_flags INTERFACE -Wall -Wextra -Wno-unused-parameter
+                       $<$<BOOL:${IMAGINE_WERROR}>:-Werror>)
+target_include_directories(imagine_flags INTERFACE ${PROJECT_SOURCE_DIR}/src ${PROJECT_BINARY_DIR}/generated)
+target_include_directories(imagine_flags SYSTEM INTERFACE ${IMAGINE_STB_INCLUDE})
+target_link_libraries(imagine_flags INTERFACE ${TORCH_LIBRARIES} Threads::Threads)
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/build_info.h.in ${PROJECT_BINARY_DIR}/generated/imagine/build_info.h @ONLY)
+
+# One precompiled LibTorch header, built once and reused by every heavy target.
+add_library(imagine_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch.cc)
+target_link_libraries(imagine_pch PRIVATE imagine_flags)
+if(IMAGINE_USE_PCH)
+  target_precompile_headers(imagine_pch PRIVATE <torch/torch.h>)
+endif()
+
+function(imagine_use_pch target)
+  if(IMAGINE_USE_PCH)
+    target_precompile_headers(${target} REUSE_FROM imagine_pch)
+  endif()
+endfunction()
+
+# imagine_layer(name deps...): a static library from every .cc under src/imagine/<name>.
+function(imagine_layer name)
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/imagine/${name}/*.cc)
+  list(FILTER sources EXCLUDE REGEX "/cli/main\\.cc$")
+  if(NOT IMAGINE_HAVE_ALE)
+    list(FILTER sources EXCLUDE REGEX "/envs/atari/ale_.*\\.cc$")
+  endif()
+  if(NOT sources)
+    set(sources ${PROJECT_SOURCE_DIR}/cmake/empty_layer.cc)
+  endif()
+  add_library(imagine_${name} STATIC ${sources})
+  target_link_libraries(imagine_${name} PUBLIC imagine_flags)
+  foreach(dep IN LISTS ARGN)
+    target_link_libraries(imagine_${name} PUBLIC imagine_${dep})
+  endforeach()
+  imagine_use_pch(imagine_${name})
+endfunction()
