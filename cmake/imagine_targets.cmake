@@ -4,7 +4,10 @@ target_compile_options(imagine_flags INTERFACE -Wall -Wextra -Wno-unused-paramet
                        $<$<BOOL:${IMAGINE_WERROR}>:-Werror>)
 target_include_directories(imagine_flags INTERFACE ${PROJECT_SOURCE_DIR}/src ${PROJECT_BINARY_DIR}/generated)
 target_include_directories(imagine_flags SYSTEM INTERFACE ${IMAGINE_STB_INCLUDE})
-target_link_libraries(imagine_flags INTERFACE ${TORCH_LIBRARIES} Threads::Threads)
+target_link_libraries(imagine_flags INTERFACE ${TORCH_LIBRARIES} Threads::Threads fmt::fmt spdlog::spdlog nlohmann_json::nlohmann_json tomlplusplus::tomlplusplus CLI11::CLI11)
+if(GIF_FOUND)
+  target_link_libraries(imagine_flags INTERFACE GIF::GIF)
+endif()
 
 configure_file(${PROJECT_SOURCE_DIR}/cmake/build_info.h.in ${PROJECT_BINARY_DIR}/generated/imagine/build_info.h @ONLY)
 

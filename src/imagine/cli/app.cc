@@ -1,22 +1,46 @@
 #include "imagine/cli/app.h"
 
-#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
 #include <iostream>
 
+#include "imagine/cli/common.h"
 #include "imagine/core/error.h"
+#include "imagine/core/log.h"
 
 namespace imagine::cli {
 
 int run(int argc, char** argv) {
-  CLI::App app{"imagine: world models for reinforcement learning"};
+  init_logging();
+  CLI::App app{"imagine: learned world models for reinforcement learning (STORM, state-space models)"};
   app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every subcommand");
+  Globals g;
+  for (int i = 0; i < argc; ++i) g.command_line += (i ? " " : "") + std::string(argv[i]);
+  app.add_option("--format", g.format, "results on stdout as markdown tables or JSON")
+      ->check(CLI::IsMember({"md", "json"}))
+      ->capture_default_str();
+  add_version(app, g);
+  add_config(app, g);
+  add_train(app, g);
+  add_eval(app, g);
+  add_envs(app, g);
+  add_bench(app, g);
+  add_info(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   } catch (const UserError& e) {
     std::cerr << "imagine: error: " << e.what() << "\n";
     return 2;
+  } catch (const c10::Error& e) {
+    std::cerr << "imagine: internal error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "imagine: internal error: " << e.what() << "\n";
+    return 1;
   }
   return 0;
 }

@@ -1,0 +1,48 @@
+// imagine eval RUN: evaluate a checkpoint of a run by complete episodes.
+#include <cmath>
+#include <iostream>
+
+#include "imagine/cli/common.h"
+#include "imagine/train/job.h"
+#include "imagine/core/error.h"
+#include "imagine/core/log.h"
+#include "imagine/core/run_dir.h"
+
+namespace imagine::cli {
+
+void add_eval(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("eval", "evaluate a run's checkpoint: episodes, mean, std, each return");
+  static std::string run;
+  static int64_t episodes = -1, checkpoint = -1, seed = 12345;
+  cmd->add_option("run", run, "run directory")->required();
+  cmd->add_option("--episodes", episodes, "complete episodes to play (default: the run's eval_episodes)");
+  cmd->add_option("--checkpoint", checkpoint, "step of the checkpoint (default: the latest)");
+  cmd->add_option("--seed", seed, "seed of the evaluation environments")->capture_default_str();
+  cmd->callback([&g] {
+    const RunDir dir = RunDir::open(run);
+    train::Config config = load_config(dir.config_path(), {});
+    apply_runtime(config);
+    auto job = train::make_job(config);
+    const auto path = find_checkpoint(dir.checkpoints_dir(), checkpoint >= 0 ? std::optional<int64_t>(checkpoint) : std::nullopt);
+    if (!path)
+      throw UserError(checkpoint >= 0 ? "run '" + run + "' has no checkpoint at step " + std::to_string(checkpoint)
+                                      : "run '" + run + "' has no checkpoint");
+    const int64_t step = load_checkpoint(*path, job->kind(), [&](InputArchive& a, const nlohmann::json& m) { job->load(a, m); });
+    const int64_t n = episodes >= 0 ? episodes : config.eval_episodes;
+    if (n < 1) throw UserError("--episodes must be at least 1");
+    spdlog::info("evaluating {} at step {} over {} episodes", *path, step, n);
+    const auto returns = job->evaluate(n, static_cast<uint64_t>(seed));
+    double mean = 0, var = 0;
+    for (double r : returns) mean += r;
+    mean /= static_cast<double>(returns.size());
+    for (double r : returns) var += (r - mean) * (r - mean);
+    const double std = returns.size() > 1 ? std::sqrt(var / static_cast<double>(returns.size() - 1)) : 0.0;
+    nlohmann::json each = returns;
+    Table t{{"env", "step", "episodes", "mean", "std", "returns"}, {}};
+    t.rows.push_back({config.env.id, step, static_cast<int64_t>(returns.size()), mean, std,
+                      g.format == "json" ? each : nlohmann::json(each.dump())});
+    t.print(g);
+  });
+}
+
+}  // namespace imagine::cli

@@ -1,0 +1,45 @@
+#pragma once
+// Shared pieces of the subcommands: config loading, output formats.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "imagine/train/config.h"
+
+namespace imagine::cli {
+
+struct Globals {
+  std::string format = "md";  // results on stdout: markdown tables or JSON
+  std::string command_line;   // as typed, for manifests
+};
+
+struct ConfigArgs {
+  std::string file;
+  std::vector<std::string> sets;
+  void add_to(CLI::App* cmd);
+};
+
+// Defaults, then the file, then --set overrides; every key checked.
+train::Config load_config(const std::string& file, const std::vector<std::string>& sets);
+
+// A results table: printed as markdown, or as a JSON array of row objects.
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<nlohmann::json>> rows;
+  void print(const Globals& g) const;
+};
+
+// Applies config.threads and config.seed to LibTorch.
+void apply_runtime(const train::Config& config);
+
+void add_version(CLI::App& app, Globals& g);
+void add_config(CLI::App& app, Globals& g);
+void add_train(CLI::App& app, Globals& g);
+void add_eval(CLI::App& app, Globals& g);
+void add_envs(CLI::App& app, Globals& g);
+void add_bench(CLI::App& app, Globals& g);
+void add_info(CLI::App& app, Globals& g);
+
+}  // namespace imagine::cli

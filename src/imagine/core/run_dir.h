@@ -1,0 +1,56 @@
+#pragma once
+// A run directory: config.toml (resolved), manifest.json, metrics.jsonl, checkpoints/,
+// media/. Created fresh (refusing to overwrite unless forced) or reopened to resume.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <map>
+#include <string>
+
+namespace imagine {
+
+class MetricsWriter {
+ public:
+  MetricsWriter() = default;
+  // Opens metrics.jsonl for appending; on resume keeps only lines with step <= keep_up_to.
+  MetricsWriter(const std::string& path, int64_t keep_up_to = -1);
+  // One JSON object per line: {"step": ..., "wall_time": seconds since start, name: value...}.
+  void write(int64_t step, const std::map<std::string, double>& scalars);
+  void set_wall_offset(double seconds) { wall_offset_ = seconds; }
+
+ private:
+  std::ofstream out_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  double wall_offset_ = 0.0;
+};
+
+class RunDir {
+ public:
+  // Creates `path` with config.toml and manifest.json. Raises UserError if it exists and
+  // is not empty, unless `force` (then its contents are removed first).
+  static RunDir create(const std::string& path, bool force, const std::string& config_toml,
+                       const nlohmann::json& manifest);
+  // Opens an existing run directory (for --resume and eval); raises UserError if it is not one.
+  static RunDir open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  std::string config_path() const { return path_ + "/config.toml"; }
+  std::string manifest_path() const { return path_ + "/manifest.json"; }
+  std::string metrics_path() const { return path_ + "/metrics.jsonl"; }
+  std::string checkpoints_dir() const { return path_ + "/checkpoints"; }
+  std::string media_dir() const { return path_ + "/media"; }
+
+ private:
+  explicit RunDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// "runs/<name>-<YYYYmmdd-HHMMSS>".
+std::string default_run_path(const std::string& name);
+// The manifest fields every run records (version, revision, LibTorch, device, seed,
+// command line, start time).
+nlohmann::json make_manifest(const std::string& device, uint64_t seed, const std::string& command_line);
+
+}  // namespace imagine

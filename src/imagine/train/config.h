@@ -1,0 +1,42 @@
+#pragma once
+// The whole configuration of a run: top-level keys plus one section per component.
+// `imagine config defaults` prints it; docs/configuration.md is generated from it.
+#include <cstdint>
+#include <string>
+
+#include "imagine/agents/a2c/a2c.h"
+#include "imagine/core/config.h"
+#include "imagine/envs/env_options.h"
+
+namespace imagine::train {
+
+struct Config {
+  std::string kind = "a2c";
+  std::string name = "";
+  int64_t seed = 1;
+  std::string device = "cpu";
+  int64_t threads = 0;
+  int64_t steps = 2000000;
+  int64_t checkpoint_every = 100000;
+  int64_t log_every = 10000;
+  int64_t eval_episodes = 20;
+  envs::EnvOptions env;
+  agents::A2COptions a2c;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("kind", kind, {"what to train", {}, {"a2c"}});
+    v.field("name", name, {"run name (default: <kind>-<env>); the run directory is runs/<name>-<time>"});
+    v.field("seed", seed, {"seed of everything (environments, networks, sampling)", config::Range{0, 9.2e18}});
+    v.field("device", device, {"'cpu', 'cuda' or 'cuda:N'"});
+    v.field("threads", threads, {"LibTorch intra-op threads; 0 = one per core", config::Range{0, 1024}});
+    v.field("steps", steps, {"environment steps (agent decisions) to train for", config::Range{1, 1e12}});
+    v.field("checkpoint_every", checkpoint_every, {"environment steps between checkpoints", config::Range{1, 1e12}});
+    v.field("log_every", log_every, {"environment steps between metrics lines", config::Range{1, 1e12}});
+    v.field("eval_episodes", eval_episodes, {"complete episodes in the final evaluation", config::Range{0, 1e6}});
+    v.section("env", env, "Environment");
+    v.section("a2c", a2c, "Model-free advantage actor-critic (kind = \"a2c\")");
+  }
+};
+
+}  // namespace imagine::train

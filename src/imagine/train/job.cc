@@ -1,0 +1,14 @@
+#include "imagine/train/job.h"
+
+#include "imagine/core/error.h"
+
+namespace imagine::train {
+
+std::unique_ptr<Job> make_a2c_job(const Config& config);
+
+std::unique_ptr<Job> make_job(const Config& config) {
+  if (config.kind == "a2c") return make_a2c_job(config);
+  throw UserError("kind '" + config.kind + "' is not available");
+}
+
+}  // namespace imagine::train

@@ -1,0 +1,28 @@
+#pragma once
+// Runs a job to its step budget: metrics every log_every steps, checkpoints every
+// checkpoint_every steps and at the end, progress on stderr, and Ctrl-C handling (the
+// first writes a checkpoint and stops cleanly, a second exits at once).
+#include <cstdint>
+#include <optional>
+
+#include "imagine/core/run_dir.h"
+#include "imagine/train/job.h"
+
+namespace imagine::train {
+
+struct RunnerOptions {
+  int64_t steps = 0;
+  int64_t checkpoint_every = 0;
+  int64_t log_every = 0;
+  // Stop (with a checkpoint) once this many steps are done, as if interrupted.
+  std::optional<int64_t> stop_at;
+};
+
+enum class RunOutcome { kFinished, kStopped, kInterrupted };
+
+RunOutcome run_job(Job& job, const RunDir& dir, MetricsWriter& metrics, const RunnerOptions& options);
+
+// Restores the job from the newest checkpoint of `dir`; returns its step.
+int64_t resume_job(Job& job, const RunDir& dir);
+
+}  // namespace imagine::train
