@@ -1,0 +1,494 @@
+#include "imagine/data/replay_buffer.h"
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <system_error>
+
+#include "imagine/core/error.h"
+
+namespace imagine::data {
+namespace {
+
+constexpr uint8_t kTerminated = 1;
+constexpr uint8_t kTruncated = 2;
+constexpr uint8_t kLifeLost = 4;
+constexpr uint8_t kFirst = 8;
+constexpr uint8_t kAllFlags = kTerminated | kTruncated | kLifeLost | kFirst;
+
+// File layout (little-endian host order, guarded by kByteOrderMark):
+//   char[8] magic, u32 version, u32 byte-order mark,
+//   i64 C, H, W, num_streams, capacity,
+//   per stream: i64 ring write position (total % capacity), i64 rows stored, i64 rows ever added,
+//   per stream, oldest row first: frames [rows, C, H, W] u8, actions [rows] i32,
+//                                  rewards [rows] f32, flags [rows] u8.
+constexpr char kMagic[8] = {'I', 'M', 'G', 'R', 'P', 'L', 'A', 'Y'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kByteOrderMark = 0x01020304u;
+constexpr int64_t kFixedHeaderBytes = 8 + 4 + 4 + 5 * 8;
+constexpr int64_t kStreamHeaderBytes = 3 * 8;
+constexpr int64_t kRowExtraBytes = 4 + 4 + 1;  // action, reward, flags
+constexpr int64_t kMaxSide = 1 << 16;
+constexpr int64_t kMaxCapacity = 1000000000;
+constexpr int64_t kMaxStreams = 1 << 20;
+
+std::string describe_shape(const std::vector<int64_t>& shape) {
+  std::ostringstream out;
+  out << "{";
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << "}";
+  return out.str();
+}
+
+// A CPU contiguous tensor of `dtype` with `n` elements; converts only when needed.
+at::Tensor as_cpu(const at::Tensor& t, at::ScalarType dtype, int64_t n, const char* name) {
+  TORCH_CHECK(t.defined(), "ReplayBuffer::add: ", name, " is undefined");
+  TORCH_CHECK(t.dim() == 1 && t.size(0) == n, "ReplayBuffer::add: ", name, " must be [", n, "], got ",
+              t.sizes());
+  at::Tensor out = t;
+  if (!out.device().is_cpu()) out = out.cpu();
+  if (out.scalar_type() != dtype) out = out.to(dtype);
+  return out.contiguous();
+}
+
+}  // namespace
+
+Batch Batch::to(const at::Device& device, bool non_blocking) const {
+  Batch out;
+  out.obs = obs.to(device, non_blocking);
+  out.action = action.to(device, non_blocking);
+  out.reward = reward.to(device, non_blocking);
+  out.terminated = terminated.to(device, non_blocking);
+  out.truncated = truncated.to(device, non_blocking);
+  out.life_lost = life_lost.to(device, non_blocking);
+  out.first = first.to(device, non_blocking);
+  out.stream = stream.to(device, non_blocking);
+  out.start = start.to(device, non_blocking);
+  return out;
+}
+
+ReplayBuffer::ReplayBuffer(const ReplayOptions& options, std::vector<int64_t> obs_shape, int64_t num_streams)
+    : capacity_(options.capacity), obs_shape_(std::move(obs_shape)), num_streams_(num_streams) {
+  if (capacity_ < 1 || capacity_ > kMaxCapacity)
+    throw UserError("replay capacity must be in [1, " + std::to_string(kMaxCapacity) + "], got " +
+                    std::to_string(capacity_));
+  if (obs_shape_.size() != 3 || std::any_of(obs_shape_.begin(), obs_shape_.end(),
+                                            [](int64_t d) { return d < 1 || d > kMaxSide; }))
+    throw UserError("replay observation shape must be {C, H, W} with sides in [1, " + std::to_string(kMaxSide) +
+                    "], got " + describe_shape(obs_shape_));
+  if (num_streams_ < 1 || num_streams_ > kMaxStreams)
+    throw UserError("replay buffer needs 1 to " + std::to_string(kMaxStreams) + " streams, got " +
+                    std::to_string(num_streams_));
+  frame_size_ = obs_shape_[0] * obs_shape_[1] * obs_shape_[2];
+  pin_ = options.pin_memory && torch::cuda::is_available();
+  // torch::empty leaves pages untouched: a large, mostly empty buffer costs no resident memory.
+  frames_ = torch::empty({num_streams_, capacity_, obs_shape_[0], obs_shape_[1], obs_shape_[2]}, torch::kUInt8);
+  actions_ = torch::empty({num_streams_, capacity_}, torch::kInt32);
+  rewards_ = torch::empty({num_streams_, capacity_}, torch::kFloat32);
+  flags_ = torch::empty({num_streams_, capacity_}, torch::kUInt8);
+  streams_.resize(num_streams_);
+}
+
+void ReplayBuffer::check_stream(int64_t stream) const {
+  TORCH_CHECK(stream >= 0 && stream < num_streams_, "ReplayBuffer: stream ", stream, " out of range [0, ",
+              num_streams_, ")");
+}
+
+int64_t ReplayBuffer::num_rows(int64_t stream) const {
+  check_stream(stream);
+  return streams_[stream].size;
+}
+
+int64_t ReplayBuffer::total_added(int64_t stream) const {
+  check_stream(stream);
+  return streams_[stream].total;
+}
+
+int64_t ReplayBuffer::size() const {
+  int64_t n = 0;
+  for (const auto& s : streams_) n += s.size;
+  return n;
+}
+
+int64_t ReplayBuffer::frame_bytes() const { return frames_.nbytes(); }
+
+int64_t ReplayBuffer::memory_bytes() const {
+  int64_t n = frames_.nbytes() + actions_.nbytes() + rewards_.nbytes() + flags_.nbytes();
+  n += static_cast<int64_t>(streams_.size() * sizeof(Stream));
+  for (const auto& s : streams_) n += static_cast<int64_t>(s.starts.size() * sizeof(int64_t));
+  return n;
+}
+
+void ReplayBuffer::drop_overwritten(Stream& s) {
+  const int64_t first_kept = oldest(s);
+  while (!s.starts.empty() && s.starts.front() < first_kept) s.starts.pop_front();
+}
+
+void ReplayBuffer::add(const at::Tensor& obs, const at::Tensor& action, const at::Tensor& reward,
+                       const at::Tensor& terminated, const at::Tensor& truncated, const at::Tensor& life_lost,
+                       const at::Tensor& first) {
+  const int64_t n = num_streams_;
+  TORCH_CHECK(obs.defined() && obs.dim() == 4 && obs.size(0) == n && obs.size(1) == obs_shape_[0] &&
+                  obs.size(2) == obs_shape_[1] && obs.size(3) == obs_shape_[2],
+              "ReplayBuffer::add: obs must be [", n, ", ", obs_shape_[0], ", ", obs_shape_[1], ", ", obs_shape_[2],
+              "], got ", obs.defined() ? obs.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(obs.scalar_type() == at::kByte, "ReplayBuffer::add: obs must be uint8, got ", obs.scalar_type());
+  at::Tensor o = obs;
+  if (!o.device().is_cpu()) o = o.cpu();
+  o = o.contiguous();
+  const at::Tensor a = as_cpu(action, at::kLong, n, "action");
+  const at::Tensor r = as_cpu(reward, at::kFloat, n, "reward");
+  const at::Tensor term = as_cpu(terminated, at::kBool, n, "terminated");
+  const at::Tensor trunc = as_cpu(truncated, at::kBool, n, "truncated");
+  const at::Tensor life = as_cpu(life_lost, at::kBool, n, "life_lost");
+  const at::Tensor fst = as_cpu(first, at::kBool, n, "first");
+
+  const uint8_t* o_ptr = o.data_ptr<uint8_t>();
+  const int64_t* a_ptr = a.data_ptr<int64_t>();
+  const float* r_ptr = r.data_ptr<float>();
+  const bool* term_ptr = term.data_ptr<bool>();
+  const bool* trunc_ptr = trunc.data_ptr<bool>();
+  const bool* life_ptr = life.data_ptr<bool>();
+  const bool* first_ptr = fst.data_ptr<bool>();
+
+  // Validate everything before writing anything, so a bad call leaves the buffer unchanged.
+  const uint8_t* flags = flags_.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    TORCH_CHECK(a_ptr[i] >= std::numeric_limits<int32_t>::min() && a_ptr[i] <= std::numeric_limits<int32_t>::max(),
+                "ReplayBuffer::add: action ", a_ptr[i], " of stream ", i, " does not fit int32");
+    const Stream& s = streams_[i];
+    if (s.size > 0 && !first_ptr[i]) {
+      const uint8_t prev = flags[i * capacity_ + (s.total - 1) % capacity_];
+      TORCH_CHECK(!(prev & (kTerminated | kTruncated)), "ReplayBuffer::add: stream ", i,
+                  " ended an episode at its previous row, so this row must have first = true");
+    }
+  }
+
+  uint8_t* frames = frames_.data_ptr<uint8_t>();
+  int32_t* actions = actions_.data_ptr<int32_t>();
+  float* rewards = rewards_.data_ptr<float>();
+  uint8_t* flags_out = flags_.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    Stream& s = streams_[i];
+    const int64_t g = s.total;
+    const int64_t slot = i * capacity_ + g % capacity_;
+    std::memcpy(frames + slot * frame_size_, o_ptr + i * frame_size_, static_cast<size_t>(frame_size_));
+    actions[slot] = static_cast<int32_t>(a_ptr[i]);
+    rewards[slot] = r_ptr[i];
+    flags_out[slot] = static_cast<uint8_t>((term_ptr[i] ? kTerminated : 0) | (trunc_ptr[i] ? kTruncated : 0) |
+                                         (life_ptr[i] ? kLifeLost : 0) | (first_ptr[i] ? kFirst : 0));
+    s.total = g + 1;
+    s.size = std::min(s.size + 1, capacity_);
+    if (first_ptr[i]) s.starts.push_back(g);
+    drop_overwritten(s);
+  }
+}
+
+Batch ReplayBuffer::make_batch(int64_t batch, int64_t length) const {
+  const auto pinned = [&](at::ScalarType dtype) { return torch::TensorOptions().dtype(dtype).pinned_memory(pin_); };
+  Batch out;
+  out.obs = torch::empty({batch, length, obs_shape_[0], obs_shape_[1], obs_shape_[2]}, pinned(torch::kUInt8));
+  out.action = torch::empty({batch, length}, pinned(torch::kInt64));
+  out.reward = torch::empty({batch, length}, pinned(torch::kFloat32));
+  out.terminated = torch::empty({batch, length}, pinned(torch::kBool));
+  out.truncated = torch::empty({batch, length}, pinned(torch::kBool));
+  out.life_lost = torch::empty({batch, length}, pinned(torch::kBool));
+  out.first = torch::empty({batch, length}, pinned(torch::kBool));
+  out.stream = torch::empty({batch}, pinned(torch::kInt64));
+  out.start = torch::empty({batch}, pinned(torch::kInt64));
+  return out;
+}
+
+void ReplayBuffer::gather(int64_t stream, int64_t g, int64_t length, int64_t b, Batch& out) const {
+  const int64_t base = stream * capacity_;
+  // Frames: at most two contiguous runs (the window may pass the physical end of the ring,
+  // never its write position).
+  const uint8_t* frames = frames_.data_ptr<uint8_t>();
+  uint8_t* obs = out.obs.data_ptr<uint8_t>() + b * length * frame_size_;
+  const int64_t p0 = g % capacity_;
+  const int64_t run = std::min(length, capacity_ - p0);
+  std::memcpy(obs, frames + (base + p0) * frame_size_, static_cast<size_t>(run * frame_size_));
+  if (run < length)
+    std::memcpy(obs + run * frame_size_, frames + base * frame_size_, static_cast<size_t>((length - run) * frame_size_));
+
+  const int32_t* actions = actions_.data_ptr<int32_t>() + base;
+  const float* rewards = rewards_.data_ptr<float>() + base;
+  const uint8_t* flags = flags_.data_ptr<uint8_t>() + base;
+  int64_t* action = out.action.data_ptr<int64_t>() + b * length;
+  float* reward = out.reward.data_ptr<float>() + b * length;
+  bool* terminated = out.terminated.data_ptr<bool>() + b * length;
+  bool* truncated = out.truncated.data_ptr<bool>() + b * length;
+  bool* life_lost = out.life_lost.data_ptr<bool>() + b * length;
+  bool* first = out.first.data_ptr<bool>() + b * length;
+  for (int64_t t = 0; t < length; ++t) {
+    const int64_t p = (p0 + t) % capacity_;
+    action[t] = actions[p];
+    reward[t] = rewards[p];
+    const uint8_t f = flags[p];
+    terminated[t] = f & kTerminated;
+    truncated[t] = f & kTruncated;
+    life_lost[t] = f & kLifeLost;
+    first[t] = f & kFirst;
+  }
+  out.stream.data_ptr<int64_t>()[b] = stream;
+  out.start.data_ptr<int64_t>()[b] = g - oldest(streams_[stream]);
+}
+
+Batch ReplayBuffer::sample(int64_t batch, int64_t length, Rng& rng, bool within_episode) const {
+  if (batch < 1 || length < 1)
+    throw UserError("replay sampling needs batch >= 1 and length >= 1, got batch " + std::to_string(batch) +
+                    " and length " + std::to_string(length));
+  // Candidate segments: each contributes `count` valid starts beginning at insertion index
+  // `begin`. Drawing k uniformly in [0, total) and mapping it to (segment, offset) is a
+  // bijection onto the valid starts, hence exactly uniform.
+  struct Segment {
+    int64_t stream;
+    int64_t begin;
+  };
+  std::vector<Segment> segments;
+  std::vector<int64_t> cumulative;  // valid starts in segments [0, i]
+  int64_t total = 0;
+  int64_t longest = 0;
+  auto consider = [&](int64_t stream, int64_t begin, int64_t end) {
+    const int64_t rows = end - begin;
+    longest = std::max(longest, rows);
+    if (rows < length) return;
+    total += rows - length + 1;
+    segments.push_back({stream, begin});
+    cumulative.push_back(total);
+  };
+  for (int64_t i = 0; i < num_streams_; ++i) {
+    const Stream& s = streams_[i];
+    if (s.size == 0) continue;
+    if (!within_episode) {
+      consider(i, oldest(s), s.total);
+      continue;
+    }
+    int64_t begin = oldest(s);
+    for (int64_t start : s.starts) {
+      if (start <= begin) continue;  // the oldest row itself may be an episode start
+      consider(i, begin, start);
+      begin = start;
+    }
+    consider(i, begin, s.total);
+  }
+  if (total == 0) {
+    std::string message = "cannot sample replay windows of " + std::to_string(length) + " steps: the buffer holds " +
+                          std::to_string(size()) + " rows in " + std::to_string(num_streams_) + " streams";
+    if (within_episode)
+      message += " and its longest stretch without an episode start is " + std::to_string(longest) + " rows";
+    else
+      message += " (at most " + std::to_string(longest) + " per stream)";
+    throw UserError(message);
+  }
+
+  Batch out = make_batch(batch, length);
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t k = rng.uniform_int(0, total - 1);
+    const size_t j = static_cast<size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), k) - cumulative.begin());
+    const int64_t offset = k - (j == 0 ? 0 : cumulative[j - 1]);
+    gather(segments[j].stream, segments[j].begin + offset, length, b, out);
+  }
+  return out;
+}
+
+Batch ReplayBuffer::window(int64_t stream, int64_t start, int64_t length) const {
+  check_stream(stream);
+  const Stream& s = streams_[stream];
+  TORCH_CHECK(start >= 0 && length >= 1 && start + length <= s.size, "ReplayBuffer::window: rows [", start, ", ",
+              start + length, ") out of range: stream ", stream, " holds ", s.size, " rows");
+  Batch out = make_batch(1, length);
+  gather(stream, oldest(s) + start, length, 0, out);
+  return out;
+}
+
+std::vector<EpisodeSpan> ReplayBuffer::episodes() const {
+  std::vector<EpisodeSpan> spans;
+  const uint8_t* flags = flags_.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < num_streams_; ++i) {
+    const Stream& s = streams_[i];
+    if (s.size == 0) continue;
+    const int64_t first_kept = oldest(s);
+    auto flag_at = [&](int64_t g) { return flags[i * capacity_ + g % capacity_]; };
+    auto emit = [&](int64_t begin, int64_t end) {
+      spans.push_back({i, begin - first_kept, end - begin, (flag_at(begin) & kFirst) != 0,
+                       (flag_at(end - 1) & (kTerminated | kTruncated)) != 0});
+    };
+    int64_t begin = first_kept;
+    for (int64_t start : s.starts) {
+      if (start <= begin) continue;
+      emit(begin, start);
+      begin = start;
+    }
+    emit(begin, s.total);
+  }
+  return spans;
+}
+
+// ---- files -------------------------------------------------------------------------------
+
+namespace {
+
+template <class T>
+void put(std::ostream& out, const T& value) {
+  out.write(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+template <class T>
+T get(std::istream& in) {
+  T value{};
+  in.read(reinterpret_cast<char*>(&value), sizeof(T));
+  return value;
+}
+
+[[noreturn]] void truncated(const std::string& path, int64_t expected, int64_t found) {
+  throw UserError("dataset '" + path + "' is truncated: expected " + std::to_string(expected) + " bytes, found " +
+                  std::to_string(found));
+}
+
+[[noreturn]] void corrupt(const std::string& path, const std::string& what) {
+  throw UserError("dataset '" + path + "' has a corrupt header: " + what);
+}
+
+}  // namespace
+
+void ReplayBuffer::save(const std::string& path) const {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw UserError("cannot write replay buffer to '" + tmp + "': " + std::strerror(errno));
+    out.write(kMagic, sizeof(kMagic));
+    put(out, kFormatVersion);
+    put(out, kByteOrderMark);
+    for (int64_t d : obs_shape_) put(out, d);
+    put(out, num_streams_);
+    put(out, capacity_);
+    for (const Stream& s : streams_) {
+      put(out, static_cast<int64_t>(s.total % capacity_));
+      put(out, s.size);
+      put(out, s.total);
+    }
+    // Oldest row first; each array of a stream is at most two contiguous pieces of the ring.
+    auto write_rows = [&](const Stream& s, int64_t stream, const char* data, int64_t row_bytes) {
+      const int64_t p0 = oldest(s) % capacity_;
+      const int64_t run = std::min(s.size, capacity_ - p0);
+      const char* base = data + stream * capacity_ * row_bytes;
+      out.write(base + p0 * row_bytes, static_cast<std::streamsize>(run * row_bytes));
+      if (run < s.size) out.write(base, static_cast<std::streamsize>((s.size - run) * row_bytes));
+    };
+    for (int64_t i = 0; i < num_streams_; ++i) {
+      const Stream& s = streams_[i];
+      write_rows(s, i, static_cast<const char*>(frames_.data_ptr()), frame_size_);
+      write_rows(s, i, static_cast<const char*>(actions_.data_ptr()), 4);
+      write_rows(s, i, static_cast<const char*>(rewards_.data_ptr()), 4);
+      write_rows(s, i, static_cast<const char*>(flags_.data_ptr()), 1);
+    }
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      throw UserError("cannot write replay buffer to '" + tmp + "' (disk full?)");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw UserError("cannot move '" + tmp + "' to '" + path + "': " + ec.message());
+  }
+}
+
+ReplayBuffer ReplayBuffer::load(const std::string& path, bool pin_memory) {
+  std::error_code ec;
+  const auto file_size = std::filesystem::file_size(path, ec);
+  if (ec) throw UserError("cannot read dataset '" + path + "': " + ec.message());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError("cannot open dataset '" + path + "': " + std::strerror(errno));
+  const int64_t found = static_cast<int64_t>(file_size);
+
+  char magic[sizeof(kMagic)] = {};
+  in.read(magic, sizeof(magic));
+  if (!in || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0)
+    throw UserError("dataset '" + path + "' is not an imagine replay file");
+  if (found < 12) truncated(path, kFixedHeaderBytes, found);
+  const auto version = get<uint32_t>(in);
+  if (version != kFormatVersion)
+    throw UserError("dataset '" + path + "' has format version " + std::to_string(version) + ", this build reads " +
+                    std::to_string(kFormatVersion));
+  if (found < kFixedHeaderBytes) truncated(path, kFixedHeaderBytes, found);
+  if (get<uint32_t>(in) != kByteOrderMark)
+    throw UserError("dataset '" + path + "' was written on a machine of another byte order");
+  std::vector<int64_t> shape(3);
+  for (auto& d : shape) d = get<int64_t>(in);
+  const auto streams = get<int64_t>(in);
+  const auto capacity = get<int64_t>(in);
+  for (int64_t d : shape)
+    if (d < 1 || d > kMaxSide) corrupt(path, "observation shape " + describe_shape(shape));
+  if (streams < 1 || streams > kMaxStreams) corrupt(path, std::to_string(streams) + " streams");
+  if (capacity < 1 || capacity > kMaxCapacity) corrupt(path, "capacity " + std::to_string(capacity));
+
+  const int64_t header_bytes = kFixedHeaderBytes + streams * kStreamHeaderBytes;
+  if (found < header_bytes) truncated(path, header_bytes, found);
+  const int64_t row_bytes = shape[0] * shape[1] * shape[2] + kRowExtraBytes;  // < 2^49
+  std::vector<int64_t> sizes(streams), totals(streams);
+  int64_t expected = header_bytes;
+  for (int64_t i = 0; i < streams; ++i) {
+    const auto head = get<int64_t>(in);
+    sizes[i] = get<int64_t>(in);
+    totals[i] = get<int64_t>(in);
+    if (sizes[i] < 0 || sizes[i] > capacity || totals[i] < sizes[i] || head != totals[i] % capacity)
+      corrupt(path, "stream " + std::to_string(i) + " has " + std::to_string(sizes[i]) + " rows, " +
+                        std::to_string(totals[i]) + " added, write position " + std::to_string(head) +
+                        " (capacity " + std::to_string(capacity) + ")");
+    // sizes <= 1e9 and row_bytes < 2^49 could overflow int64: check before multiplying.
+    if (sizes[i] > 0 && row_bytes > (std::numeric_limits<int64_t>::max() - expected) / sizes[i])
+      corrupt(path, "its size overflows");
+    expected += sizes[i] * row_bytes;
+  }
+  if (found < expected) truncated(path, expected, found);
+  if (found > expected)
+    throw UserError("dataset '" + path + "' has " + std::to_string(found - expected) +
+                    " unexpected trailing bytes: expected " + std::to_string(expected) + " bytes, found " +
+                    std::to_string(found));
+
+  ReplayOptions options;
+  options.capacity = capacity;
+  options.pin_memory = pin_memory;
+  ReplayBuffer buffer(options, shape, streams);
+  auto read_rows = [&](int64_t stream, char* data, int64_t row_bytes) {
+    const int64_t p0 = (totals[stream] - sizes[stream]) % capacity;
+    const int64_t run = std::min(sizes[stream], capacity - p0);
+    char* base = data + stream * capacity * row_bytes;
+    in.read(base + p0 * row_bytes, static_cast<std::streamsize>(run * row_bytes));
+    if (run < sizes[stream]) in.read(base, static_cast<std::streamsize>((sizes[stream] - run) * row_bytes));
+    if (!in) truncated(path, expected, static_cast<int64_t>(std::filesystem::file_size(path, ec)));
+  };
+  const uint8_t* flags = buffer.flags_.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < streams; ++i) {
+    read_rows(i, static_cast<char*>(buffer.frames_.data_ptr()), buffer.frame_size_);
+    read_rows(i, static_cast<char*>(buffer.actions_.data_ptr()), 4);
+    read_rows(i, static_cast<char*>(buffer.rewards_.data_ptr()), 4);
+    read_rows(i, static_cast<char*>(buffer.flags_.data_ptr()), 1);
+    Stream& s = buffer.streams_[i];
+    s.total = totals[i];
+    s.size = sizes[i];
+    for (int64_t g = s.total - s.size; g < s.total; ++g) {
+      const uint8_t f = flags[i * capacity + g % capacity];
+      if (f & ~kAllFlags)
+        throw UserError("dataset '" + path + "' is corrupt: row " + std::to_string(g - (s.total - s.size)) +
+                        " of stream " + std::to_string(i) + " has unknown flag bits");
+      if (f & kFirst) s.starts.push_back(g);
+    }
+  }
+  return buffer;
+}
+
+}  // namespace imagine::data
