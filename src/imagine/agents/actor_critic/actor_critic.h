@@ -76,7 +76,9 @@ class ActorCritic {
 
   // Actor, critic, slow critic, optimiser state, return normaliser and update count.
   void save(torch::serialize::OutputArchive& archive) const;
-  // Raises UserError when the archive was written for different network sizes.
+  // Raises UserError when the archive was written for different network sizes. Load the
+  // archive onto this agent's device (InputArchive::load_from(stream, device)) so that the
+  // optimiser's moments land there too.
   void load(torch::serialize::InputArchive& archive);
 
   MlpHead& actor() { return actor_; }
