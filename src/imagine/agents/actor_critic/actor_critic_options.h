@@ -1,0 +1,66 @@
+#pragma once
+// Hyperparameters of STORM's imagination actor-critic ([agent] in a config). Defaults are the
+// reference's Atari 100k settings (specs/storm.md) except the imagination batch, which is sized
+// for a CPU (the Atari preset sets 1024).
+#include <cstdint>
+#include <string>
+
+#include "imagine/core/config.h"
+
+namespace imagine::agents {
+
+struct ActorCriticOptions {
+  int64_t hidden = 512;
+  int64_t layers = 2;
+  double gamma = 0.985;
+  double lambda = 0.95;
+  std::string lambda_return = "standard";
+  double entropy_coef = 3e-4;
+  double lr = 3e-5;
+  double adam_eps = 1e-5;
+  double grad_clip = 100.0;
+  double slow_critic_decay = 0.98;
+  bool slow_critic_regulariser = true;
+  double return_percentile_low = 5.0;
+  double return_percentile_high = 95.0;
+  double return_ema_decay = 0.99;
+  double return_scale_floor = 1.0;
+  int64_t horizon = 16;
+  int64_t imagination_batch = 256;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("hidden", hidden, {"width of the actor and critic MLPs", config::Range{1, 1 << 16}});
+    v.field("layers", layers, {"hidden [Linear, LayerNorm, ReLU] blocks of the actor and critic",
+                               config::Range{1, 16}});
+    v.field("gamma", gamma, {"discount per imagined step", config::Range{0, 1}});
+    v.field("lambda", lambda, {"lambda of the lambda-returns", config::Range{0, 1}});
+    v.field("lambda_return", lambda_return,
+            {"'standard': G_t = r_t + gamma c_t ((1-lambda) V_{t+1} + lambda G_{t+1}); 'storm': the reference "
+             "implementation's form, which mixes in V_t instead of V_{t+1}",
+             {},
+             {"standard", "storm"}});
+    v.field("entropy_coef", entropy_coef, {"weight of the policy-entropy bonus", config::Range{0, 1e3}});
+    v.field("lr", lr, {"Adam learning rate of actor and critic", config::Range{0, 1}});
+    v.field("adam_eps", adam_eps, {"Adam epsilon", config::Range{0, 1}});
+    v.field("grad_clip", grad_clip, {"clip the global gradient norm to this; 0 = no clipping",
+                                     config::Range{0, 1e12}});
+    v.field("slow_critic_decay", slow_critic_decay,
+            {"slow critic <- decay * slow + (1 - decay) * critic after every update", config::Range{0, 1}});
+    v.field("slow_critic_regulariser", slow_critic_regulariser,
+            {"add the critic's cross-entropy towards the lambda-return computed with slow-critic values"});
+    v.field("return_percentile_low", return_percentile_low,
+            {"lower percentile of the returns in the return scale S", config::Range{0, 100}});
+    v.field("return_percentile_high", return_percentile_high,
+            {"upper percentile of the returns in the return scale S", config::Range{0, 100}});
+    v.field("return_ema_decay", return_ema_decay,
+            {"decay of the moving averages of the return percentiles", config::Range{0, 1}});
+    v.field("return_scale_floor", return_scale_floor,
+            {"S = max(floor, P_high - P_low); advantages are divided by S", config::Range{1e-8, 1e12}});
+    v.field("horizon", horizon, {"imagined steps per rollout", config::Range{1, 4096}});
+    v.field("imagination_batch", imagination_batch,
+            {"imagined rollouts per update (STORM on Atari: 1024)", config::Range{1, 1 << 20}});
+  }
+};
+
+}  // namespace imagine::agents
