@@ -41,6 +41,8 @@ GameInfo seaquest_info() {
   info.channels = {"sub_front", "sub_back",     "friendly_bullet", "trail",       "enemy_bullet",
                    "fish",      "enemy_sub",    "oxygen_gauge",    "diver_gauge", "diver"};
   info.minimal_actions = {0, 1, 2, 3, 4, 5};
+  // RGB: the highest active channel wins, so divers, subs and fish are drawn over trails and
+  // bullets, and the diver gauge over the oxygen gauge where they overlap in row 9.
   info.palette = {{255, 215, 0},   {200, 160, 0},  {255, 255, 255}, {70, 70, 110},  {255, 80, 80},
                   {60, 200, 90},   {220, 50, 220}, {60, 140, 255},  {150, 230, 255}, {255, 140, 0}};
   return info;

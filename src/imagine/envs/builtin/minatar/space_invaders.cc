@@ -28,6 +28,8 @@ GameInfo space_invaders_info() {
   info.name = "space_invaders";
   info.channels = {"cannon", "alien", "alien_left", "alien_right", "friendly_bullet", "enemy_bullet"};
   info.minimal_actions = {0, 1, 3, 5};
+  // RGB: the highest active channel wins, so aliens show in their heading's colour and
+  // bullets are drawn over aliens and the cannon.
   info.palette = {{255, 215, 0}, {60, 200, 90}, {60, 140, 255}, {220, 50, 220}, {255, 255, 255}, {255, 80, 80}};
   return info;
 }
