@@ -5,6 +5,8 @@
 #include "imagine/envs/builtin/minatar/breakout.h"
 #include "imagine/envs/builtin/minatar/freeway.h"
 #include "imagine/envs/builtin/minatar/minatar_game.h"
+#include "imagine/envs/builtin/minatar/seaquest.h"
+#include "imagine/envs/builtin/minatar/space_invaders.h"
 
 namespace imagine::envs {
 
@@ -29,6 +31,17 @@ void register_minatar(EnvRegistry& registry) {
   registry.add({"minatar/freeway", "MinAtar Freeway: a chicken crosses eight lanes of traffic (2,501 steps)",
                 minatar_options(), [](const EnvOptions& options) {
                   return finish_grid_game(std::make_unique<minatar::Freeway>(options), options, 10000);
+                }});
+  registry.add({"minatar/seaquest",
+                "MinAtar Seaquest: shoot fish and subs, rescue divers, surface before oxygen runs out",
+                minatar_options(),
+                [](const EnvOptions& options) {
+                  return finish_grid_game(std::make_unique<minatar::Seaquest>(options), options, 10000);
+                }});
+  registry.add({"minatar/space_invaders", "MinAtar Space Invaders: shoot down the advancing block of aliens",
+                minatar_options(),
+                [](const EnvOptions& options) {
+                  return finish_grid_game(std::make_unique<minatar::SpaceInvaders>(options), options, 10000);
                 }});
 }
 
