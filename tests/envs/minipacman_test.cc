@@ -42,7 +42,11 @@ TEST(MiniPacmanConformance, SymbolicAllModes) {
   for (Mode mode : kAllModes) testing::check_env_conformance(options_for(mode));
 }
 
-TEST(MiniPacmanConformance, Rgb) { testing::check_env_conformance(options_for(Mode::kRegular, "rgb")); }
+TEST(MiniPacmanConformance, Rgb) {
+  testing::ConformanceOptions checks;
+  checks.steps = 1000;  // RGB checks are slow in Debug; random episodes last tens of steps
+  testing::check_env_conformance(options_for(Mode::kRegular, "rgb"), checks);
+}
 
 TEST(MiniPacmanTest, SpecAndRegistry) {
   for (Mode mode : kAllModes) {

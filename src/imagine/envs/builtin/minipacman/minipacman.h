@@ -62,7 +62,7 @@ class MiniPacman : public GridGame {
   Cell player() const { return {player_ / kCols, player_ % kCols}; }
   std::vector<Ghost> ghosts() const;
   std::vector<Cell> pills() const;
-  bool food_at(int row, int col) const { return food_[row * kCols + col] != 0; }
+  bool food_at(int row, int col) const { return base_planes_[kCells + row * kCols + col] != 0; }
   int food_left() const { return food_left_; }
   int power() const { return power_; }
   int level() const { return level_; }
@@ -99,7 +99,9 @@ class MiniPacman : public GridGame {
   bool terminal_ = false;
 
   // Cells are indexed row * kCols + col; the border is wall, so neighbours need no bounds check.
-  std::array<uint8_t, kCells> food_{};  // 255 where food lies, as in the food plane
+  // Observation planes 0 (walls, fixed) and 1 (food, part of the state), ready to copy.
+  std::array<uint8_t, 2 * kCells> base_planes_{};
+  uint8_t& food(int cell) { return base_planes_[kCells + cell]; }
   int food_left_ = 0;
   std::array<int, kNumPills> pills_{};
   int num_pills_ = 0;
