@@ -55,10 +55,15 @@ at::Tensor CausalSelfAttentionImpl::split_heads(const at::Tensor& x) const {
 at::Tensor CausalSelfAttentionImpl::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                            const at::Tensor& allowed) {
   // q: [B, H, S, Dh], k/v: [B, H, Tk, Dh], allowed: [B|1, 1, S, Tk]
-  at::Tensor scores = torch::matmul(q * scale_, k.transpose(-2, -1));
+  // A single query (an imagination step) is a batch of B*H vector products: broadcasting
+  // beats B*H tiny GEMM calls on CPU.
+  const bool single = q.size(2) == 1;
+  at::Tensor scores = single ? (q * scale_ * k).sum(-1, /*keepdim=*/false).unsqueeze(2)
+                             : torch::matmul(q * scale_, k.transpose(-2, -1));
   scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
   at::Tensor weights = attn_drop_(torch::softmax(scores, -1));
-  at::Tensor out = torch::matmul(weights, v);  // [B, H, S, Dh]
+  at::Tensor out = single ? (weights.transpose(2, 3) * v).sum(2, /*keepdim=*/true)
+                          : torch::matmul(weights, v);  // [B, H, S, Dh]
   out = out.transpose(1, 2).reshape({q.size(0), q.size(2), options_.dim});
   return out_drop_(o_(out));
 }
