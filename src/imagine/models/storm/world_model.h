@@ -46,7 +46,8 @@ struct HeadOutputs {
 };
 
 // State of an imagination rollout: the KV cache of everything consumed so far, the last
-// transformer output and the latent the next step will consume.
+// transformer output and the latent the next step will consume. A copy shares the cache
+// tensors (steps on either write into the same memory).
 struct ImagineState {
   nn::KVCache cache;
   at::Tensor z;  // [B, V*K] latent for the next position (a prior sample)
