@@ -1,0 +1,59 @@
+// STORM world model costs on this machine: one imagination step against the length of the
+// context already in the KV cache (should grow linearly, not quadratically), and one
+// training update (loss + backward + Adam) at the MinAtar preset.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "imagine/models/storm/world_model.h"
+
+namespace {
+
+using imagine::models::storm::ImagineState;
+using imagine::models::storm::WorldModel;
+using imagine::models::storm::WorldModelOptions;
+
+// Arg: positions already cached before the timed step.
+void BM_StormImagineStep(benchmark::State& state) {
+  torch::manual_seed(0);
+  WorldModelOptions o;  // MinAtar preset
+  WorldModel model(o);
+  model->eval();
+  const int64_t batch = 256, context = state.range(0);
+  auto z = torch::zeros({batch, context, o.latent_dim()});
+  z.view({batch, context, o.latent_variables, o.latent_classes}).select(-1, 0).fill_(1.0);
+  auto action = torch::zeros({batch, context}, torch::kLong);
+  auto step_action = torch::zeros({batch}, torch::kLong);
+  ImagineState start = model->start_from_latents(z, action);
+  for (auto _ : state) {
+    ImagineState s = start;  // shares the cache tensors; rewinding the length is enough
+    s.cache.length = context;
+    auto out = model->step(s, step_action);
+    benchmark::DoNotOptimize(out.h_next.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_StormImagineStep)->Arg(8)->Arg(24)->Arg(63)->Unit(benchmark::kMicrosecond);
+
+void BM_StormWorldModelUpdate(benchmark::State& state) {
+  torch::manual_seed(0);
+  WorldModelOptions o;
+  WorldModel model(o);
+  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(o.lr).eps(o.adam_eps));
+  const int64_t b = state.range(0), t = 64;
+  auto obs = torch::randint(0, 2, {b, t, o.obs_channels, o.obs_size, o.obs_size}, torch::kUInt8);
+  auto action = torch::randint(0, o.num_actions, {b, t}, torch::kLong);
+  auto reward = torch::zeros({b, t});
+  auto term = torch::zeros({b, t}, torch::kBool);
+  auto first = torch::zeros({b, t}, torch::kBool);
+  for (auto _ : state) {
+    auto l = model->loss(obs, action, reward, term, first, 1.0);
+    adam.zero_grad();
+    l.total.backward();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), o.grad_clip);
+    adam.step();
+  }
+  state.SetItemsProcessed(state.iterations() * b * t);
+}
+BENCHMARK(BM_StormWorldModelUpdate)->Arg(16)->Unit(benchmark::kMillisecond);
+
+}  // namespace

@@ -1,0 +1,266 @@
+#include "imagine/models/storm/world_model.h"
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "imagine/core/error.h"
+#include "imagine/nn/categorical.h"
+
+namespace imagine::models::storm {
+namespace {
+
+void validate(const WorldModelOptions& o) {
+  auto fail = [](const std::string& message) { throw UserError("world_model: " + message); };
+  if (o.encoder_channels.empty()) fail("encoder_channels must list at least one stage");
+  for (int64_t c : o.encoder_channels) {
+    if (c <= 0) fail("encoder_channels must be positive");
+  }
+  if (o.encoder_downsample < 0 || o.encoder_downsample > static_cast<int64_t>(o.encoder_channels.size())) {
+    fail("encoder_downsample must be between 0 and the number of encoder stages (" +
+         std::to_string(o.encoder_channels.size()) + "), got " + std::to_string(o.encoder_downsample));
+  }
+  int64_t side = o.obs_size;
+  for (int64_t i = 0; i < o.encoder_downsample; ++i) {
+    if (side % 2 != 0) {
+      fail("obs_size " + std::to_string(o.obs_size) + " cannot be halved " + std::to_string(o.encoder_downsample) +
+           " times exactly; lower encoder_downsample");
+    }
+    side /= 2;
+  }
+  if (o.dim % o.heads != 0) {
+    fail("dim " + std::to_string(o.dim) + " is not divisible by heads " + std::to_string(o.heads));
+  }
+  if (o.reward_high <= o.reward_low) fail("reward_high must exceed reward_low");
+}
+
+torch::nn::Conv2dOptions conv_stage(int64_t in, int64_t out, bool downsample) {
+  return downsample ? torch::nn::Conv2dOptions(in, out, 4).stride(2).padding(1).bias(false)
+                    : torch::nn::Conv2dOptions(in, out, 3).stride(1).padding(1).bias(false);
+}
+
+torch::nn::ConvTranspose2dOptions deconv_stage(int64_t in, int64_t out, bool upsample, bool bias) {
+  return upsample ? torch::nn::ConvTranspose2dOptions(in, out, 4).stride(2).padding(1).bias(bias)
+                  : torch::nn::ConvTranspose2dOptions(in, out, 3).stride(1).padding(1).bias(bias);
+}
+
+int64_t count(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace
+
+WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
+    : options_(options), two_hot_(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
+  validate(options);
+  const auto& channels = options.encoder_channels;
+  const int64_t stages = static_cast<int64_t>(channels.size());
+  latent_side_ = options.obs_size >> options.encoder_downsample;
+  const int64_t feature_size = channels.back() * latent_side_ * latent_side_;
+  const int64_t latent = options.latent_dim();
+
+  torch::nn::Sequential encoder;
+  int64_t in = options.obs_channels;
+  for (int64_t i = 0; i < stages; ++i) {
+    encoder->push_back(torch::nn::Conv2d(conv_stage(in, channels[i], i < options.encoder_downsample)));
+    encoder->push_back(torch::nn::BatchNorm2d(channels[i]));
+    encoder->push_back(torch::nn::ReLU());
+    in = channels[i];
+  }
+  encoder->push_back(torch::nn::Flatten());
+  encoder_ = register_module("encoder", encoder);
+  posterior_ = register_module("posterior", torch::nn::Linear(feature_size, latent));
+
+  torch::nn::Sequential decoder;
+  decoder->push_back(torch::nn::Linear(torch::nn::LinearOptions(latent, feature_size).bias(false)));
+  decoder->push_back(torch::nn::BatchNorm1d(feature_size));
+  decoder->push_back(torch::nn::ReLU());
+  decoder->push_back(torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {channels.back(), latent_side_, latent_side_})));
+  for (int64_t i = stages - 1; i >= 0; --i) {
+    const bool last = i == 0;
+    const int64_t out = last ? options.obs_channels : channels[i - 1];
+    decoder->push_back(torch::nn::ConvTranspose2d(deconv_stage(channels[i], out, i < options.encoder_downsample, last)));
+    if (!last) {
+      decoder->push_back(torch::nn::BatchNorm2d(out));
+      decoder->push_back(torch::nn::ReLU());
+    }
+  }
+  decoder_ = register_module("decoder", decoder);
+
+  const int64_t d = options.dim;
+  torch::nn::Sequential stem;
+  stem->push_back(torch::nn::Linear(torch::nn::LinearOptions(latent + options.num_actions, d).bias(false)));
+  stem->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  stem->push_back(torch::nn::ReLU());
+  stem->push_back(torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
+  stem->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  stem_ = register_module("stem", stem);
+  positions_ = register_module("positions", torch::nn::Embedding(options.max_positions, d));
+  position_norm_ = register_module("position_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-6)));
+  nn::TransformerOptions t;
+  t.dim = d;
+  t.layers = options.layers;
+  t.heads = options.heads;
+  t.ffn_dim = options.ffn_dim;
+  t.dropout = options.dropout;
+  transformer_ = register_module("transformer", nn::Transformer(t));
+
+  prior_head_ = register_module("prior_head", torch::nn::Linear(d, latent));
+  reward_head_ = register_module(
+      "reward_head", nn::Mlp(nn::MlpOptions{d, options.head_hidden, options.head_layers, options.reward_bins}));
+  termination_head_ =
+      register_module("termination_head", nn::Mlp(nn::MlpOptions{d, options.head_hidden, options.head_layers, 1}));
+}
+
+Encoded WorldModelImpl::encode(const at::Tensor& obs, double obs_scale) {
+  TORCH_CHECK(obs.dim() == 5 && obs.size(2) == options_.obs_channels && obs.size(3) == options_.obs_size &&
+                  obs.size(4) == options_.obs_size,
+              "encode expects obs [B, T, ", options_.obs_channels, ", ", options_.obs_size, ", ", options_.obs_size,
+              "], got ", obs.sizes());
+  const int64_t b = obs.size(0), t = obs.size(1);
+  at::Tensor x = obs.flatten(0, 1).to(posterior_->weight.scalar_type()) * obs_scale;
+  at::Tensor logits = posterior_(encoder_->forward(x)).view({b, t, options_.latent_variables, options_.latent_classes});
+  logits = nn::unimix_logits(logits, options_.unimix);
+  return {logits, nn::straight_through_sample(logits).flatten(-2)};
+}
+
+at::Tensor WorldModelImpl::decode(const at::Tensor& z) {
+  TORCH_CHECK(z.dim() >= 2 && z.size(-1) == options_.latent_dim(), "decode expects z [..., ",
+              options_.latent_dim(), "], got ", z.sizes());
+  at::Tensor out = decoder_->forward(z.reshape({-1, z.size(-1)}));
+  std::vector<int64_t> shape(z.sizes().begin(), z.sizes().end() - 1);
+  shape.insert(shape.end(), {options_.obs_channels, options_.obs_size, options_.obs_size});
+  return out.view(shape);
+}
+
+at::Tensor WorldModelImpl::embed(const at::Tensor& z, const at::Tensor& action, int64_t position) {
+  TORCH_CHECK(z.dim() == 3 && z.size(2) == options_.latent_dim() && action.dim() == 2 &&
+                  action.size(0) == z.size(0) && action.size(1) == z.size(1),
+              "tokens need z [B, T, ", options_.latent_dim(), "] and action [B, T], got ", z.sizes(), " and ",
+              action.sizes());
+  const int64_t t = z.size(1);
+  TORCH_CHECK(position + t <= options_.max_positions, "sequence of ", position + t, " positions exceeds max_positions ",
+              options_.max_positions);
+  at::Tensor one_hot = torch::zeros({z.size(0), t, options_.num_actions}, z.options())
+                           .scatter_(-1, action.to(torch::kLong).unsqueeze(-1), 1.0);
+  at::Tensor tokens = stem_->forward(torch::cat({z, one_hot}, -1));
+  return position_norm_(tokens + positions_->weight.narrow(0, position, t));
+}
+
+at::Tensor WorldModelImpl::sequence(const at::Tensor& z, const at::Tensor& action, const at::Tensor& first) {
+  return transformer_->forward(embed(z, action, 0), first);
+}
+
+HeadOutputs WorldModelImpl::heads(const at::Tensor& h) {
+  std::vector<int64_t> shape(h.sizes().begin(), h.sizes().end() - 1);
+  shape.insert(shape.end(), {options_.latent_variables, options_.latent_classes});
+  HeadOutputs out;
+  out.prior_logits = nn::unimix_logits(prior_head_(h).view(shape), options_.unimix);
+  out.reward_logits = reward_head_(h);
+  out.termination_logit = termination_head_(h).squeeze(-1);
+  return out;
+}
+
+at::Tensor WorldModelImpl::sample_prior(const at::Tensor& prior_logits) {
+  return nn::straight_through_sample(prior_logits).flatten(-2);
+}
+
+Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, const at::Tensor& reward,
+                            const at::Tensor& termination_target, const at::Tensor& first, double obs_scale) {
+  TORCH_CHECK(obs.dim() == 5 && obs.size(1) >= 2, "loss needs obs [B, T >= 2, C, H, W], got ", obs.sizes());
+  const int64_t b = obs.size(0), t = obs.size(1);
+  TORCH_CHECK(reward.sizes() == action.sizes() && termination_target.sizes() == action.sizes() &&
+                  action.size(0) == b && action.size(1) == t && (!first.defined() || first.sizes() == action.sizes()),
+              "loss needs action, reward, termination_target and first of shape [", b, ", ", t, "], got ",
+              action.sizes(), ", ", reward.sizes(), ", ", termination_target.sizes(), ", ",
+              first.defined() ? first.sizes() : at::IntArrayRef{});
+  Encoded enc = encode(obs, obs_scale);
+  at::Tensor target = obs.to(enc.z.scalar_type()) * obs_scale;
+  at::Tensor recon = decode(enc.z);
+
+  Losses out;
+  out.reconstruction = (recon - target).pow(2).sum({2, 3, 4}).mean();
+
+  at::Tensor h = sequence(enc.z, action, first);
+  HeadOutputs head = heads(h);
+  at::Tensor reward_f = reward.to(h.scalar_type());
+  out.reward = two_hot_.loss(head.reward_logits, reward_f).mean();
+  at::Tensor term_f = termination_target.to(h.scalar_type());
+  out.termination = torch::binary_cross_entropy_with_logits(head.termination_logit, term_f);
+
+  // Pairs (t, t+1): the prior from position t against the posterior of step t+1, except
+  // where t+1 starts a new episode.
+  at::Tensor post_next = enc.logits.narrow(1, 1, t - 1);
+  at::Tensor prior = head.prior_logits.narrow(1, 0, t - 1);
+  at::Tensor valid = first.defined() ? first.narrow(1, 1, t - 1).logical_not().to(h.scalar_type())
+                                     : torch::ones({b, t - 1}, h.options());
+  at::Tensor count = valid.sum().clamp_min(1.0);
+  at::Tensor kl_dyn = (nn::categorical_kl(post_next.detach(), prior) * valid).sum() / count;
+  at::Tensor kl_rep = (nn::categorical_kl(post_next, prior.detach()) * valid).sum() / count;
+  out.dynamics = nn::free_bits(kl_dyn, options_.free_bits);
+  out.representation = nn::free_bits(kl_rep, options_.free_bits);
+
+  out.total = out.reconstruction + out.reward + out.termination + options_.dynamics_weight * out.dynamics +
+              options_.representation_weight * out.representation;
+
+  torch::NoGradGuard no_grad;
+  out.kl = kl_dyn.detach();
+  out.posterior_entropy = nn::categorical_entropy(enc.logits).mean();
+  out.prior_entropy = nn::categorical_entropy(head.prior_logits).mean();
+  out.reward_abs_error = (two_hot_.predict(head.reward_logits) - reward_f).abs().mean();
+  out.termination_accuracy = ((head.termination_logit > 0) == termination_target.to(torch::kBool)).to(h.scalar_type()).mean();
+  return out;
+}
+
+ImagineState WorldModelImpl::start(const at::Tensor& obs, const at::Tensor& action, const at::Tensor& first,
+                                   double obs_scale) {
+  torch::NoGradGuard no_grad;
+  return start_from_latents(encode(obs, obs_scale).z, action, first);
+}
+
+ImagineState WorldModelImpl::start_from_latents(const at::Tensor& z, const at::Tensor& action, const at::Tensor& first) {
+  torch::NoGradGuard no_grad;
+  TORCH_CHECK(z.dim() == 3 && z.size(1) >= 1, "start needs z [B, L >= 1, V*K], got ", z.sizes());
+  ImagineState state;
+  state.cache = transformer_->make_cache(z.size(0), options_.max_positions, z);
+  at::Tensor h = transformer_->forward_cached(embed(z, action, 0), state.cache, first);
+  state.h = h.select(1, h.size(1) - 1);
+  std::vector<int64_t> shape = {z.size(0), options_.latent_variables, options_.latent_classes};
+  state.z = sample_prior(nn::unimix_logits(prior_head_(state.h).view(shape), options_.unimix));
+  return state;
+}
+
+ImagineStep WorldModelImpl::step(ImagineState& state, const at::Tensor& action) {
+  torch::NoGradGuard no_grad;
+  TORCH_CHECK(action.dim() == 1 && action.size(0) == state.z.size(0), "step needs action [", state.z.size(0),
+              "], got ", action.sizes());
+  at::Tensor tokens = embed(state.z.unsqueeze(1), action.unsqueeze(1), state.cache.length);
+  at::Tensor h = transformer_->forward_cached(tokens, state.cache).squeeze(1);
+  HeadOutputs head = heads(h);
+  ImagineStep out;
+  out.z_next = sample_prior(head.prior_logits);
+  out.h_next = h;
+  out.reward = two_hot_.predict(head.reward_logits);
+  out.termination_logit = head.termination_logit;
+  out.terminated = head.termination_logit > 0;
+  state.z = out.z_next;
+  state.h = h;
+  return out;
+}
+
+at::Tensor WorldModelImpl::features(const at::Tensor& z, const at::Tensor& h) { return torch::cat({z, h}, -1); }
+
+ParameterCounts WorldModelImpl::parameter_counts() const {
+  ParameterCounts c;
+  c.encoder = count(*encoder_);
+  c.posterior = count(*posterior_);
+  c.decoder = count(*decoder_);
+  c.transformer = count(*stem_) + count(*positions_) + count(*position_norm_) + count(*transformer_);
+  c.heads = count(*prior_head_) + count(*reward_head_) + count(*termination_head_);
+  c.total = count(*this);
+  return c;
+}
+
+}  // namespace imagine::models::storm

@@ -1,0 +1,31 @@
+#pragma once
+// MLP of `layers` x [Linear (no bias), LayerNorm, ReLU] then a Linear output with bias
+// (the head shape of STORM and DreamerV3).
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
+
+#include <cstdint>
+
+namespace imagine::nn {
+
+struct MlpOptions {
+  int64_t in = 512;
+  int64_t hidden = 512;
+  int64_t layers = 2;
+  int64_t out = 1;
+  double layer_norm_eps = 1e-5;
+};
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  explicit MlpImpl(const MlpOptions& options);
+  // x: [..., in] -> [..., out]
+  at::Tensor forward(const at::Tensor& x);
+
+ private:
+  torch::nn::Sequential net_{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+}  // namespace imagine::nn
