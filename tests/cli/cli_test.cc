@@ -1,0 +1,173 @@
+// End-to-end tests of the `imagine` binary: exit codes, error messages, run directories,
+// exact resume.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/testing/run_binary.h"
+
+namespace fs = std::filesystem;
+
+namespace imagine {
+
+namespace {
+testing::CommandResult imagine(const std::string& args) { return testing::run_imagine(IMAGINE_BINARY, args); }
+
+std::string temp_path(const std::string& name) {
+  const std::string p = ::testing::TempDir() + "/imagine_cli_test_" + name;
+  fs::remove_all(p);
+  return p;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Metrics lines without their wall-clock field.
+std::vector<nlohmann::json> metrics_without_time(const std::string& run) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(read_file(run + "/metrics.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("wall_time");
+    out.push_back(j);
+  }
+  return out;
+}
+
+// A seconds-long deterministic A2C job.
+const std::string kTinyJob =
+    "--set kind=a2c --set steps=960 --set log_every=160 --set checkpoint_every=320 --set eval_episodes=3 "
+    "--set threads=1 --set a2c.num_envs=8 --set a2c.rollout=4 --set a2c.hidden=32";
+}  // namespace
+
+TEST(CliTest, VersionReportsBuildAndRuntime) {
+  auto r = imagine("version");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("LibTorch"), std::string::npos);
+  EXPECT_NE(r.out.find("BLAS"), std::string::npos);
+  r = imagine("--format json version");
+  ASSERT_EQ(r.exit_code, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j.contains("cuda_available"));
+  EXPECT_TRUE(j.contains("threads"));
+}
+
+TEST(CliTest, UnknownSubcommandOrFlagExitsTwo) {
+  EXPECT_EQ(imagine("frobnicate").exit_code, 2);
+  EXPECT_EQ(imagine("train --no-such-flag").exit_code, 2);
+}
+
+TEST(CliTest, DefaultsAreAValidConfig) {
+  const auto r = imagine("config defaults");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string path = temp_path("defaults.toml");
+  std::ofstream(path) << r.out;
+  const auto check = imagine("config check " + path);
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  const auto env = imagine("config defaults env");
+  ASSERT_EQ(env.exit_code, 0);
+  EXPECT_EQ(env.out.rfind("\n[env]", 0), 0u) << env.out;
+  EXPECT_EQ(imagine("config defaults nosuchsection").exit_code, 2);
+}
+
+TEST(CliTest, BadKeysTypesAndRangesExitTwoNamingTheKey) {
+  const std::string path = temp_path("bad.toml");
+  std::ofstream(path) << "seed = 3\n\n[env]\nimage_sise = 64\n";
+  auto r = imagine("config check " + path);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("env.image_sise"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(path + ":4:1"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+
+  std::ofstream(path) << "[env]\nimage_size = \"big\"\n";
+  r = imagine("config check " + path);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("must be an integer"), std::string::npos) << r.err;
+
+  r = imagine("train --set env.image_size=3 --run-dir " + temp_path("never"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("env.image_size"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("out of range"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(temp_path("never"))) << "nothing may be written on bad input";
+
+  r = imagine("train --set env.id=minatar/pong --run-dir " + temp_path("never2"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown environment id 'minatar/pong'"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, TrainWritesRunDirectoryAndRefusesToOverwrite) {
+  const std::string run = temp_path("run");
+  auto r = imagine("train " + kTinyJob + " --run-dir " + run);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* f : {"config.toml", "manifest.json", "metrics.jsonl", "checkpoints/latest", "evaluation.json"})
+    EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
+  const auto manifest = nlohmann::json::parse(read_file(run + "/manifest.json"));
+  for (const char* k : {"version", "git_revision", "libtorch", "device", "seed", "command_line", "start_time"})
+    EXPECT_TRUE(manifest.contains(k)) << k;
+  EXPECT_NE(r.out.find("| minatar/breakout | 3 |"), std::string::npos) << r.out;
+
+  r = imagine("train " + kTinyJob + " --run-dir " + run);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+
+  r = imagine("--format json eval " + run + " --episodes 4");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  EXPECT_EQ(rows[0]["episodes"], 4);
+  EXPECT_EQ(rows[0]["returns"].size(), 4u);
+}
+
+TEST(CliTest, ResumedRunEqualsUninterruptedRun) {
+  const std::string whole = temp_path("whole"), split = temp_path("split");
+  auto r = imagine("train " + kTinyJob + " --run-dir " + whole);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = imagine("train " + kTinyJob + " --run-dir " + split + " --stop-at 320");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(split + "/evaluation.json")) << "a stopped run is not finished";
+  r = imagine("train --resume " + split);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto a = metrics_without_time(whole), b = metrics_without_time(split);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(read_file(whole + "/evaluation.json"), read_file(split + "/evaluation.json"));
+}
+
+TEST(CliTest, CorruptCheckpointIsAClearError) {
+  const std::string run = temp_path("corrupt");
+  ASSERT_EQ(imagine("train " + kTinyJob + " --run-dir " + run + " --stop-at 320").exit_code, 0);
+  const std::string ckpt = run + "/checkpoints/step-000000320.pt";
+  ASSERT_TRUE(fs::exists(ckpt));
+  fs::resize_file(ckpt, 100);
+  auto r = imagine("train --resume " + run);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("corrupt"), std::string::npos) << r.err;
+  r = imagine("eval " + run);
+  EXPECT_EQ(r.exit_code, 2);
+  r = imagine("eval " + temp_path("not-a-run"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not a run directory"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, ConfigurationReferenceIsCurrent) {
+  const auto r = imagine("config docs");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, read_file(std::string(IMAGINE_SOURCE_DIR) + "/docs/configuration.md"))
+      << "docs/configuration.md is stale: regenerate with `imagine config docs > docs/configuration.md`";
+}
+
+TEST(CliTest, EnvsListShowsBuiltInIds) {
+  const auto r = imagine("--format json envs list");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  EXPECT_GE(rows.size(), 10u);
+}
+
+}  // namespace imagine

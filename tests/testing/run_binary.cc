@@ -1,0 +1,34 @@
+#include "tests/testing/run_binary.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace imagine::testing {
+
+CommandResult run_imagine(const std::string& binary, const std::string& args) {
+  static int counter = 0;
+  const std::string base = std::filesystem::temp_directory_path().string() + "/imagine_cli_" +
+                           std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const std::string command = binary + " " + args + " >" + base + ".out 2>" + base + ".err </dev/null";
+  const int status = std::system(command.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::filesystem::remove(path);
+    return ss.str();
+  };
+  r.out = slurp(base + ".out");
+  r.err = slurp(base + ".err");
+  return r;
+}
+
+}  // namespace imagine::testing
