@@ -140,6 +140,20 @@ TEST(CliTest, ResumedRunEqualsUninterruptedRun) {
   EXPECT_EQ(read_file(whole + "/evaluation.json"), read_file(split + "/evaluation.json"));
 }
 
+TEST(CliTest, PlotWritesPngAndRejectsUnknownMetric) {
+  const std::string run = temp_path("plotrun");
+  ASSERT_EQ(imagine("train " + kTinyJob + " --run-dir " + run).exit_code, 0);
+  const std::string png = temp_path("curve.png");
+  auto r = imagine("plot " + run + " " + run + " --metric loss/value --out " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string bytes = read_file(png);
+  ASSERT_GT(bytes.size(), 8u);
+  EXPECT_EQ(bytes.substr(1, 3), "PNG");
+  r = imagine("plot " + run + " --metric no/such --out " + png);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no/such"), std::string::npos) << r.err;
+}
+
 TEST(CliTest, CorruptCheckpointIsAClearError) {
   const std::string run = temp_path("corrupt");
   ASSERT_EQ(imagine("train " + kTinyJob + " --run-dir " + run + " --stop-at 320").exit_code, 0);

@@ -27,6 +27,7 @@ int run(int argc, char** argv) {
   add_envs(app, g);
   add_bench(app, g);
   add_info(app, g);
+  add_plot(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

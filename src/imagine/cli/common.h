@@ -41,5 +41,6 @@ void add_eval(CLI::App& app, Globals& g);
 void add_envs(CLI::App& app, Globals& g);
 void add_bench(CLI::App& app, Globals& g);
 void add_info(CLI::App& app, Globals& g);
+void add_plot(CLI::App& app, Globals& g);
 
 }  // namespace imagine::cli
