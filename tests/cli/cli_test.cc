@@ -98,6 +98,10 @@ TEST(CliTest, BadKeysTypesAndRangesExitTwoNamingTheKey) {
   EXPECT_NE(r.err.find("out of range"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(temp_path("never"))) << "nothing may be written on bad input";
 
+  r = imagine("train --set device=tpu --run-dir " + temp_path("never3"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("device 'tpu'"), std::string::npos) << r.err;
+
   r = imagine("train --set env.id=minatar/pong --run-dir " + temp_path("never2"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown environment id 'minatar/pong'"), std::string::npos) << r.err;

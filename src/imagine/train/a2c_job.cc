@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "imagine/agents/a2c/a2c.h"
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/envs/vector_env.h"
 #include "imagine/train/evaluator.h"
@@ -18,7 +19,7 @@ class A2CJob : public Job {
   explicit A2CJob(const Config& config)
       : config_(config),
         env_(config.env, config.a2c.num_envs, config.a2c.env_threads),
-        agent_(env_.spec(), config.a2c) {
+        agent_(env_.spec(), config.a2c, parse_device(config.device)) {
     obs_ = env_.reset(static_cast<uint64_t>(config.seed)).obs.clone();
   }
 

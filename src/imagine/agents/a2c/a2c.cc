@@ -28,20 +28,25 @@ PolicyValueNetImpl::Output PolicyValueNetImpl::forward(const at::Tensor& obs) {
   return {policy_->forward(x), value_->forward(x).squeeze(-1)};
 }
 
-A2CAgent::A2CAgent(const envs::EnvSpec& spec, const A2COptions& options)
-    : options_(options), net_(spec, options.hidden) {
+A2CAgent::A2CAgent(const envs::EnvSpec& spec, const A2COptions& options, c10::Device device)
+    : options_(options), device_(device), net_(spec, options.hidden) {
+  net_->to(device_);
   optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(),
                                                     torch::optim::AdamOptions(options.lr).eps(1e-5));
 }
 
 at::Tensor A2CAgent::act(const at::Tensor& obs, bool greedy) {
   torch::NoGradGuard no_grad;
-  const auto logits = net_->forward(obs).logits;
-  if (greedy) return logits.argmax(-1);
-  return torch::multinomial(torch::softmax(logits, -1), 1).squeeze(-1);
+  const auto logits = net_->forward(obs.to(device_)).logits;
+  if (greedy) return logits.argmax(-1).cpu();
+  return torch::multinomial(torch::softmax(logits, -1), 1).squeeze(-1).cpu();
 }
 
-A2CLosses A2CAgent::update(const A2CRollout& r) {
+A2CLosses A2CAgent::update(const A2CRollout& rollout) {
+  // One transfer of the whole rollout; the envs live on the CPU.
+  A2CRollout r{rollout.obs.to(device_),        rollout.action.to(device_),    rollout.reward.to(device_),
+               rollout.terminated.to(device_), rollout.truncated.to(device_), rollout.final_obs.to(device_),
+               rollout.last_obs.to(device_)};
   const int64_t T = r.action.size(0), N = r.action.size(1);
   // n-step returns, bootstrapped from V(last obs), zero at terminations and V(final obs)
   // at truncations (the episode did not end, only our view of it).
@@ -92,6 +97,7 @@ void A2CAgent::load(InputArchive& archive) {
   archive.read("net", net);
   archive.read("optimizer", optim);
   net_->load(net);
+  net_->to(device_);
   optimizer_->load(optim);
 }
 

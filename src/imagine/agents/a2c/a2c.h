@@ -76,8 +76,8 @@ struct A2CRollout {
 
 class A2CAgent {
  public:
-  A2CAgent(const envs::EnvSpec& spec, const A2COptions& options);
-  // obs: [N, C, H, W] uint8 -> actions [N] int64 (sampled, or greedy)
+  A2CAgent(const envs::EnvSpec& spec, const A2COptions& options, c10::Device device = c10::kCPU);
+  // obs: [N, C, H, W] uint8 (any device) -> actions [N] int64 on the CPU (sampled, or greedy)
   at::Tensor act(const at::Tensor& obs, bool greedy = false);
   A2CLosses update(const A2CRollout& rollout);
   void save(OutputArchive& archive) const;
@@ -86,6 +86,7 @@ class A2CAgent {
 
  private:
   A2COptions options_;
+  c10::Device device_;
   PolicyValueNet net_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
 };
