@@ -28,6 +28,7 @@ int run(int argc, char** argv) {
   add_bench(app, g);
   add_info(app, g);
   add_plot(app, g);
+  add_collect(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -42,5 +42,9 @@ void add_envs(CLI::App& app, Globals& g);
 void add_bench(CLI::App& app, Globals& g);
 void add_info(CLI::App& app, Globals& g);
 void add_plot(CLI::App& app, Globals& g);
+void add_collect(CLI::App& app, Globals& g);
+
+// Held-out companion of a dataset path: "data.replay" -> "data.heldout.replay".
+std::string heldout_path(const std::string& path);
 
 }  // namespace imagine::cli

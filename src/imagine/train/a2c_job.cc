@@ -125,9 +125,12 @@ class A2CJob : public Job {
     return out;
   }
 
+  Policy policy() override {
+    return [this](const at::Tensor& obs, const at::Tensor&) { return agent_.act(obs); };
+  }
+
   std::vector<double> evaluate(int64_t episodes, uint64_t seed) override {
-    return evaluate_policy(
-        config_.env, [&](const at::Tensor& obs, const at::Tensor&) { return agent_.act(obs); }, episodes, seed);
+    return evaluate_policy(config_.env, policy(), episodes, seed);
   }
 
  private:

@@ -10,6 +10,7 @@
 
 #include "imagine/core/checkpoint.h"
 #include "imagine/train/config.h"
+#include "imagine/train/evaluator.h"
 
 namespace imagine::train {
 
@@ -29,6 +30,8 @@ class Job {
   virtual void load(InputArchive& archive, const nlohmann::json& meta) = 0;
   // Parameter count of every module and its parts, e.g. {"world_model/encoder", 690000}.
   virtual std::vector<std::pair<std::string, int64_t>> parameter_counts() = 0;
+  // The current acting policy, for data collection by other tools (`imagine collect`).
+  virtual Policy policy();
   // Returns of `episodes` complete episodes with the current policy.
   virtual std::vector<double> evaluate(int64_t episodes, uint64_t seed) = 0;
 };
