@@ -3,6 +3,10 @@
 // AR/RAR decode and re-encode a frame every call; SSMs only roll their state; a jumpy model
 // counts `jump` environment steps per call. Counter env_steps_per_s = batch * 10 * jump per
 // rollout. Args: class (0 ar, 1 rar, 2 dssm_det, 3 dssm_vae, 4 sssm), jump, batch.
+// The rate divides by the benchmark thread's CPU time (Google Benchmark's default), which
+// is robust on a shared machine but undercounts intra-op worker threads: run with
+// OMP_NUM_THREADS=1, e.g. `OMP_NUM_THREADS=1 build/release/bench/imagine_bench
+// --benchmark_filter=SsmRollout`.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 

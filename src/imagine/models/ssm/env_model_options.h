@@ -23,7 +23,9 @@ struct EnvModelOptions {
   int64_t image_channels = 3;
   int64_t image_size = 64;
   int64_t num_actions = 5;
-  int64_t latent_channels = 64;  // z channels (the prior/posterior emit twice as many)
+  // z channels. The spec gives the prior/posterior as conv_stack(...; 3,64) with mean and
+  // deviation in separate output channels: 64 outputs = 32 means + 32 deviations.
+  int64_t latent_channels = 32;
   double width_scale = 1.0;
   double lr = 1e-4;
 
