@@ -181,6 +181,22 @@ TEST(CliTest, ConfigurationReferenceIsCurrent) {
       << "docs/configuration.md is stale: regenerate with `imagine config docs > docs/configuration.md`";
 }
 
+TEST(CliTest, CollectWritesTrainAndHeldOutDatasets) {
+  const std::string dir = temp_path("collect");
+  fs::create_directories(dir);
+  auto r = imagine("collect minatar/breakout --steps 800 --envs 4 --heldout 0.25 --out " + dir + "/d.replay");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir + "/d.replay"));
+  EXPECT_TRUE(fs::exists(dir + "/d.heldout.replay"));
+  EXPECT_GT(fs::file_size(dir + "/d.replay"), 2 * fs::file_size(dir + "/d.heldout.replay"));
+  r = imagine("collect minatar/breakout --steps 10 --envs 2 --heldout 0.9 --out " + dir + "/x.replay");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("leaves no training stream"), std::string::npos) << r.err;
+  r = imagine("collect minatar/breakout --steps 10 --policy " + dir + " --out " + dir + "/y.replay");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not a run directory"), std::string::npos) << r.err;
+}
+
 TEST(CliTest, EnvsListShowsBuiltInIds) {
   const auto r = imagine("--format json envs list");
   ASSERT_EQ(r.exit_code, 0) << r.err;
