@@ -4,6 +4,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <array>
 
 #include "imagine/core/error.h"
@@ -17,8 +18,9 @@ namespace imagine::envs::atari {
 struct AleEnv::Impl {
   std::unique_ptr<ale::ALEInterface> ale;
   std::vector<ale::Action> actions;  // the minimal set
-  // RGB of each palette index, looked up once per ROM load.
-  std::array<uint8_t, 256> red{}, green{}, blue{};
+  // 0x00RRGGBB of each palette index, looked up once per ROM load.
+  std::array<uint32_t, 256> palette{};
+  std::vector<uint8_t> kept;  // palette indices of the frame kept for max-pooling
 };
 
 namespace {
@@ -72,12 +74,8 @@ void AleEnv::load(uint64_t seed) {
   ale.setInt("max_num_frames_per_episode", 0);  // the step cap is a wrapper's job
   ale.loadROM(rom_path_);
   const ale::ColourPalette& palette = ale.theOSystem->colourPalette();
-  for (int i = 0; i < 256; ++i) {
-    const uint32_t rgb = palette.getRGB(i);  // as ALE's getScreenRGB looks it up
-    impl_->red[static_cast<size_t>(i)] = static_cast<uint8_t>(rgb >> 16);
-    impl_->green[static_cast<size_t>(i)] = static_cast<uint8_t>(rgb >> 8);
-    impl_->blue[static_cast<size_t>(i)] = static_cast<uint8_t>(rgb);
-  }
+  // As ALE's getScreenRGB looks them up.
+  for (int i = 0; i < 256; ++i) impl_->palette[static_cast<size_t>(i)] = palette.getRGB(i) & 0xffffff;
   lives_ = ale.lives();
 }
 
@@ -106,15 +104,47 @@ StepOutcome AleEnv::step(int64_t action, uint8_t* obs) {
 void AleEnv::current_frame(uint8_t* obs) {
   // Palette indices to RGB planes in one pass.
   const ale::pixel_t* screen = impl_->ale->getScreen().getArray();
+  const uint32_t* palette = impl_->palette.data();
   constexpr int64_t n = kScreenHeight * kScreenWidth;
   uint8_t* r = obs;
   uint8_t* g = obs + n;
   uint8_t* b = obs + 2 * n;
   for (int64_t i = 0; i < n; ++i) {
-    const uint8_t p = screen[i];
-    r[i] = impl_->red[p];
-    g[i] = impl_->green[p];
-    b[i] = impl_->blue[p];
+    const uint32_t rgb = palette[screen[i]];
+    r[i] = static_cast<uint8_t>(rgb >> 16);
+    g[i] = static_cast<uint8_t>(rgb >> 8);
+    b[i] = static_cast<uint8_t>(rgb);
+  }
+}
+
+bool AleEnv::keep_frame() {
+  const ale::pixel_t* screen = impl_->ale->getScreen().getArray();
+  impl_->kept.assign(screen, screen + kScreenHeight * kScreenWidth);
+  return true;
+}
+
+void AleEnv::pooled_frame(uint8_t* obs) {
+  // Max-pooling and palette lookup fused: most pixels agree between the two frames and
+  // need one lookup; the others take the channel-wise max of both colours.
+  const ale::pixel_t* screen = impl_->ale->getScreen().getArray();
+  const uint8_t* kept = impl_->kept.data();
+  const uint32_t* palette = impl_->palette.data();
+  constexpr int64_t n = kScreenHeight * kScreenWidth;
+  uint8_t* r = obs;
+  uint8_t* g = obs + n;
+  uint8_t* b = obs + 2 * n;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t now = palette[screen[i]];
+    if (screen[i] == kept[i]) {
+      r[i] = static_cast<uint8_t>(now >> 16);
+      g[i] = static_cast<uint8_t>(now >> 8);
+      b[i] = static_cast<uint8_t>(now);
+    } else {
+      const uint32_t before = palette[kept[i]];
+      r[i] = std::max(static_cast<uint8_t>(now >> 16), static_cast<uint8_t>(before >> 16));
+      g[i] = std::max(static_cast<uint8_t>(now >> 8), static_cast<uint8_t>(before >> 8));
+      b[i] = std::max(static_cast<uint8_t>(now), static_cast<uint8_t>(before));
+    }
   }
 }
 

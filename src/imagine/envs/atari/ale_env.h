@@ -25,6 +25,8 @@ class AleEnv : public Env, public FrameSource {
   void reset(uint8_t* obs) override;
   StepOutcome step(int64_t action, uint8_t* obs) override;
   void current_frame(uint8_t* obs) override;
+  bool keep_frame() override;
+  void pooled_frame(uint8_t* obs) override;
 
  private:
   struct Impl;

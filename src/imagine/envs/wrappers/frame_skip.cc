@@ -22,8 +22,9 @@ FrameSkip::FrameSkip(EnvPtr inner, int64_t skip, bool max_pool)
 StepOutcome FrameSkip::step(int64_t action, uint8_t* obs) {
   StepOutcome total;
   const size_t size = frames_[0].size();
-  int64_t done = 0;  // frames run
-  int last = 0;      // index into frames_ of the newest frame (generic path)
+  int64_t done = 0;         // frames run
+  int last = 0;             // index into frames_ of the newest frame (generic path)
+  bool source_kept = false;  // the source remembered frame skip - 2 itself
   for (int64_t i = 0; i < skip_; ++i) {
     // Without a FrameSource every frame is captured, alternating between two buffers.
     uint8_t* target = nullptr;
@@ -35,22 +36,26 @@ StepOutcome FrameSkip::step(int64_t action, uint8_t* obs) {
     ++done;
     total.reward += out.reward;
     total.life_lost = total.life_lost || out.life_lost;
-    if (obs && source_ && max_pool_ && i == skip_ - 2 && !out.terminated && !out.truncated) {
-      source_->current_frame(frames_[0].data());
-    }
     if (out.terminated || out.truncated) {
       total.terminated = out.terminated;
       total.truncated = out.truncated;
       break;
+    }
+    if (obs && source_ && max_pool_ && i == skip_ - 2) {
+      source_kept = source_->keep_frame();
+      if (!source_kept) source_->current_frame(frames_[0].data());
     }
   }
   // A life lost on the frame that ends the game is not reported separately.
   if (total.terminated) total.life_lost = false;
   if (!obs) return total;
 
-  const bool full = done == skip_;
-  const bool pool = max_pool_ && full && skip_ >= 2;
+  const bool pool = max_pool_ && done == skip_ && skip_ >= 2;
   if (source_) {
+    if (pool && source_kept) {
+      source_->pooled_frame(obs);
+      return total;
+    }
     source_->current_frame(obs);
     if (pool) {
       const uint8_t* prev = frames_[0].data();

@@ -18,6 +18,11 @@ class FrameSource {
   virtual void current_frame(uint8_t* obs) = 0;
   // False for a pass-through wrapper whose inner env offers no frames.
   virtual bool has_current_frame() const { return true; }
+  // Optional fast path for max-pooling: remember the current frame (returning true), so
+  // that pooled_frame can later write the element-wise max of it and the then current
+  // frame in one pass. Returning false makes FrameSkip render both frames itself.
+  virtual bool keep_frame() { return false; }
+  virtual void pooled_frame(uint8_t* obs) {}
   // env as a usable FrameSource, or nullptr.
   static FrameSource* of(Env* env);
 };
@@ -49,6 +54,8 @@ class NoopReset : public Wrapper, public FrameSource {
   void reset(uint8_t* obs) override;
   void current_frame(uint8_t* obs) override { source_->current_frame(obs); }
   bool has_current_frame() const override { return source_ != nullptr; }
+  bool keep_frame() override { return source_->keep_frame(); }
+  void pooled_frame(uint8_t* obs) override { source_->pooled_frame(obs); }
 
  private:
   int64_t noop_max_;

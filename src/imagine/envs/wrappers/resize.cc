@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "imagine/core/error.h"
 
@@ -20,6 +21,7 @@ std::vector<Resizer::Taps> area_taps(int64_t in, int64_t out) {
     t.first = start / out;
     for (int64_t j = t.first; j * out < end; ++j) {
       const int64_t overlap = std::min(end, (j + 1) * out) - std::max(start, j * out);
+      t.overlap.push_back(static_cast<uint32_t>(overlap));
       t.weights.push_back(static_cast<float>(static_cast<double>(overlap) / static_cast<double>(in)));
     }
   }
@@ -79,20 +81,31 @@ Resizer::Resizer(int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, Resiz
                     std::to_string(out_h) + "x" + std::to_string(out_w));
   }
   if (method == ResizeMethod::kArea) {
+    // Sums of overlap products reach 255 * in_h * in_w (32 bits), and the exact rounding
+    // below needs (2 * 255 + 1) * area * 2 * area < 2^55.
+    if (in_h * in_w > (int64_t{1} << 22)) {
+      throw UserError("area resize supports inputs up to 2^22 pixels, got " + std::to_string(in_h) + "x" +
+                      std::to_string(in_w));
+    }
     rows_ = area_taps(in_h, out_h);
     cols_ = area_taps(in_w, out_w);
-    for (const Taps& t : cols_) col_taps_ = std::max<int64_t>(col_taps_, static_cast<int64_t>(t.weights.size()));
-    col_weights_.assign(static_cast<size_t>(out_w * col_taps_), 0.0f);
+    for (const Taps& t : cols_) col_taps_ = std::max<int64_t>(col_taps_, static_cast<int64_t>(t.overlap.size()));
+    col_overlap_.assign(static_cast<size_t>(out_w * col_taps_), 0);
     for (int64_t x = 0; x < out_w; ++x) {
       const Taps& t = cols_[static_cast<size_t>(x)];
       // Shift the window left where it would run past the edge; the extra taps weigh 0.
       const int64_t first = std::min(t.first, in_w - col_taps_);
       col_first_.push_back(first);
-      for (size_t k = 0; k < t.weights.size(); ++k) {
-        col_weights_[static_cast<size_t>(x * col_taps_ + (t.first - first)) + k] = t.weights[k];
+      for (size_t k = 0; k < t.overlap.size(); ++k) {
+        col_overlap_[static_cast<size_t>(x * col_taps_ + (t.first - first)) + k] = t.overlap[k];
       }
     }
     acc_.resize(static_cast<size_t>(in_w));
+    acc16_.resize(static_cast<size_t>(in_w));
+    // floor(n / (2 area)) == (n * magic) >> 55 for every n = 2 sum + area, sum <= 255 area:
+    // magic = ceil(2^55 / (2 area)) overshoots by e < 2 area, and n * e < 2^55.
+    const uint64_t two_area = 2 * static_cast<uint64_t>(in_h * in_w);
+    area_magic_ = ((uint64_t{1} << 55) + two_area - 1) / two_area;
   } else {
     rows_ = bilinear_taps(in_h, out_h);
     cols_ = bilinear_taps(in_w, out_w);
@@ -107,31 +120,60 @@ void Resizer::resize(const uint8_t* in, uint8_t* out, int64_t channels) {
   }
 }
 
-void Resizer::resize_area(const uint8_t* in, uint8_t* out) {
-  float* acc = acc_.data();
+namespace {
+// One output row of the horizontal area pass with `Taps` taps per pixel (a compile-time
+// count where it is small, so that the loop unrolls); rounds sum / area half up exactly as
+// floor((2 sum + area) * magic >> 55), see the constructor.
+template <int Taps, class Acc>
+void area_columns(const Acc* acc, const int64_t* first, const uint32_t* overlap, int64_t taps, int64_t out_w,
+                  uint64_t area, uint64_t magic, uint8_t* dst) {
+  const int64_t n = Taps > 0 ? Taps : taps;
+  for (int64_t x = 0; x < out_w; ++x) {
+    const Acc* a = acc + first[x];
+    const uint32_t* w = overlap + x * n;
+    uint32_t sum = 0;
+    for (int64_t k = 0; k < n; ++k) sum += w[k] * a[k];
+    dst[x] = static_cast<uint8_t>(((2 * static_cast<uint64_t>(sum) + area) * magic) >> 55);
+  }
+}
+}  // namespace
+
+template <class Acc>
+void Resizer::area_rows(const uint8_t* in, uint8_t* out) {
+  // Locals, so that stores through the uint8_t output cannot force members to be reloaded.
+  Acc* acc = std::is_same<Acc, uint16_t>::value ? reinterpret_cast<Acc*>(acc16_.data())
+                                                 : reinterpret_cast<Acc*>(acc_.data());
+  const int64_t in_w = in_w_, out_w = out_w_, taps = col_taps_;
+  const int64_t* col_first = col_first_.data();
+  const uint32_t* col_overlap = col_overlap_.data();
+  const uint64_t area = static_cast<uint64_t>(in_h_ * in_w_), magic = area_magic_;
   for (int64_t y = 0; y < out_h_; ++y) {
-    // Vertical: a weighted sum of whole input rows (contiguous, vectorisable).
+    // Vertical: overlap-weighted sums of whole input rows (contiguous, vectorisable).
     const Taps& t = rows_[static_cast<size_t>(y)];
-    const uint8_t* src = in + t.first * in_w_;
-    const float w0 = t.weights[0];
-    for (int64_t x = 0; x < in_w_; ++x) acc[x] = w0 * static_cast<float>(src[x]);
-    for (size_t k = 1; k < t.weights.size(); ++k) {
-      const float w = t.weights[k];
-      const uint8_t* row = src + static_cast<int64_t>(k) * in_w_;
-      for (int64_t x = 0; x < in_w_; ++x) acc[x] += w * static_cast<float>(row[x]);
+    const uint8_t* src = in + t.first * in_w;
+    const size_t n_rows = t.overlap.size();
+    const Acc w0 = static_cast<Acc>(t.overlap[0]);
+    for (int64_t x = 0; x < in_w; ++x) acc[x] = static_cast<Acc>(w0 * src[x]);
+    for (size_t k = 1; k < n_rows; ++k) {
+      const Acc w = static_cast<Acc>(t.overlap[k]);
+      const uint8_t* row = src + static_cast<int64_t>(k) * in_w;
+      for (int64_t x = 0; x < in_w; ++x) acc[x] = static_cast<Acc>(acc[x] + w * row[x]);
     }
-    // Horizontal: a fixed number of taps per output pixel.
-    uint8_t* dst = out + y * out_w_;
-    for (int64_t x = 0; x < out_w_; ++x) {
-      const float* a = acc + col_first_[static_cast<size_t>(x)];
-      const float* w = col_weights_.data() + x * col_taps_;
-      float sum = 0.0f;
-      for (int64_t k = 0; k < col_taps_; ++k) sum += w[k] * a[k];
-      // Adding and subtracting 1.5 * 2^23 rounds to nearest, ties to even (0 <= sum < 2^22).
-      const float rounded = (sum + 12582912.0f) - 12582912.0f;
-      dst[x] = static_cast<uint8_t>(std::min(std::max(rounded, 0.0f), 255.0f));
+    // Horizontal: the overlap products total in_h * in_w, so the mean is sum / area.
+    uint8_t* dst = out + y * out_w;
+    switch (taps) {
+      case 2: area_columns<2>(acc, col_first, col_overlap, taps, out_w, area, magic, dst); break;
+      case 3: area_columns<3>(acc, col_first, col_overlap, taps, out_w, area, magic, dst); break;
+      case 4: area_columns<4>(acc, col_first, col_overlap, taps, out_w, area, magic, dst); break;
+      default: area_columns<0>(acc, col_first, col_overlap, taps, out_w, area, magic, dst); break;
     }
   }
+}
+
+void Resizer::resize_area(const uint8_t* in, uint8_t* out) {
+  // 16-bit column sums are enough (and twice as wide per vector) when in_h * 255 < 2^16.
+  if (in_h_ * 255 < 65536) area_rows<uint16_t>(in, out);
+  else area_rows<uint32_t>(in, out);
 }
 
 void Resizer::resize_bilinear(const uint8_t* in, uint8_t* out) {

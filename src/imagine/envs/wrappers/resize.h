@@ -11,8 +11,9 @@ namespace imagine::envs {
 enum class ResizeMethod {
   // Exact area averaging: each output pixel is the area-weighted mean of the input pixels
   // its footprint covers, for any ratio (for shrinking this is what OpenCV's INTER_AREA
-  // computes). Vertical pass, then horizontal, in float; rounded to nearest, ties to even
-  // (a value within float error of .5 may round the other way than OpenCV's).
+  // computes, there in float). Computed exactly in integers (overlaps are multiples of
+  // 1/out) and rounded to nearest, halves up; OpenCV's float sums may differ by one where
+  // the mean lies within float error of a half.
   kArea,
   // PIL's BILINEAR with antialiasing: a triangle filter whose support grows with the
   // downscale factor, horizontal pass then vertical, each in PIL's 22-bit fixed point with
@@ -32,7 +33,8 @@ class Resizer {
   // The taps of one output index along an axis: input indices [first, first + weights.size()).
   struct Taps {
     int64_t first = 0;
-    std::vector<float> weights;   // area: float weights summing to 1
+    std::vector<float> weights;   // weights summing to 1 (area: overlap / in)
+    std::vector<uint32_t> overlap;  // area: overlap in units of 1/out of an input pixel
     std::vector<int32_t> fixed;   // bilinear: PIL fixed-point weights
   };
   const std::vector<Taps>& rows() const { return rows_; }
@@ -44,11 +46,15 @@ class Resizer {
   int64_t in_h_, in_w_, out_h_, out_w_;
   ResizeMethod method_;
   std::vector<Taps> rows_, cols_;
-  // Area: column taps padded to a common count (zero weights) for a fixed inner loop.
+  template <class Acc>
+  void area_rows(const uint8_t* in, uint8_t* out);
+  // Area: column taps padded to a common count (zero overlaps) for a fixed inner loop.
   int64_t col_taps_ = 0;
   std::vector<int64_t> col_first_;
-  std::vector<float> col_weights_;  // [out_w, col_taps_]
-  std::vector<float> acc_;          // area: one vertically resampled row of in_w values
+  std::vector<uint32_t> col_overlap_;  // [out_w, col_taps_]
+  std::vector<uint32_t> acc_;          // one vertically summed row of in_w values
+  std::vector<uint16_t> acc16_;        // the same when in_h * 255 fits 16 bits
+  uint64_t area_magic_ = 0;            // reciprocal of 2 * in_h * in_w for exact rounding
   std::vector<uint8_t> horizontal_;   // bilinear: in_h x out_w intermediate
 };
 
