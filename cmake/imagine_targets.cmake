@@ -39,5 +39,11 @@ function(imagine_layer name)
   foreach(dep IN LISTS ARGN)
     target_link_libraries(imagine_${name} PUBLIC imagine_${dep})
   endforeach()
+  if(name STREQUAL "envs" AND IMAGINE_HAVE_ALE)
+    # Private: only envs/atari/ale_*.cc include ALE's headers (its own includes stay out of
+    # every other target's flags); static linking still passes the library on.
+    target_link_libraries(imagine_envs PRIVATE ale::ale-lib)
+    target_include_directories(imagine_envs SYSTEM PRIVATE ${IMAGINE_ALE_INCLUDE_ROOT})
+  endif()
   imagine_use_pch(imagine_${name})
 endfunction()

@@ -1,0 +1,73 @@
+#pragma once
+// Image resizing of uint8 C x H x W observations, and the wrapper that applies it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "imagine/envs/env.h"
+
+namespace imagine::envs {
+
+enum class ResizeMethod {
+  // Exact area averaging: each output pixel is the area-weighted mean of the input pixels
+  // its footprint covers, for any ratio (for shrinking this is what OpenCV's INTER_AREA
+  // computes, there in float). Computed exactly in integers (overlaps are multiples of
+  // 1/out) and rounded to nearest, halves up; OpenCV's float sums may differ by one where
+  // the mean lies within float error of a half.
+  kArea,
+  // PIL's BILINEAR with antialiasing: a triangle filter whose support grows with the
+  // downscale factor, horizontal pass then vertical, each in PIL's 22-bit fixed point with
+  // the intermediate rounded to uint8 (bit-exact with Pillow's Image.resize).
+  kBilinear,
+};
+
+ResizeMethod parse_resize_method(const std::string& name);  // "area" | "bilinear"
+
+// A precomputed resampler from in_h x in_w to out_h x out_w planes.
+class Resizer {
+ public:
+  Resizer(int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, ResizeMethod method);
+  // in: [channels, in_h, in_w] uint8 -> out: [channels, out_h, out_w] uint8.
+  void resize(const uint8_t* in, uint8_t* out, int64_t channels);
+
+  // The taps of one output index along an axis: input indices [first, first + weights.size()).
+  struct Taps {
+    int64_t first = 0;
+    std::vector<float> weights;   // weights summing to 1 (area: overlap / in)
+    std::vector<uint32_t> overlap;  // area: overlap in units of 1/out of an input pixel
+    std::vector<int32_t> fixed;   // bilinear: PIL fixed-point weights
+  };
+  const std::vector<Taps>& rows() const { return rows_; }
+  const std::vector<Taps>& cols() const { return cols_; }
+
+ private:
+  void resize_area(const uint8_t* in, uint8_t* out);
+  void resize_bilinear(const uint8_t* in, uint8_t* out);
+  int64_t in_h_, in_w_, out_h_, out_w_;
+  ResizeMethod method_;
+  std::vector<Taps> rows_, cols_;
+  template <class Acc>
+  void area_rows(const uint8_t* in, uint8_t* out);
+  // Area: column taps padded to a common count (zero overlaps) for a fixed inner loop.
+  int64_t col_taps_ = 0;
+  std::vector<int64_t> col_first_;
+  std::vector<uint32_t> col_overlap_;  // [out_w, col_taps_]
+  std::vector<uint32_t> acc_;          // one vertically summed row of in_w values
+  std::vector<uint16_t> acc16_;        // the same when in_h * 255 fits 16 bits
+  uint64_t area_magic_ = 0;            // reciprocal of 2 * in_h * in_w for exact rounding
+  std::vector<uint8_t> horizontal_;   // bilinear: in_h x out_w intermediate
+};
+
+// Resizes every observation plane of the inner env to height x width.
+class Resize : public Wrapper {
+ public:
+  Resize(EnvPtr inner, int64_t height, int64_t width, ResizeMethod method);
+  void reset(uint8_t* obs) override;
+  StepOutcome step(int64_t action, uint8_t* obs) override;
+
+ private:
+  Resizer resizer_;
+  std::vector<uint8_t> raw_;
+};
+
+}  // namespace imagine::envs
