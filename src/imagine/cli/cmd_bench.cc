@@ -62,9 +62,11 @@ void bench_envs(const Globals& g, const BenchEnvsArgs& args) {
 void add_bench(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("bench", "throughput benchmarks");
   cmd->require_subcommand(1);
+  cmd->fallthrough();  // lets the global --format follow the subcommands
   static BenchEnvsArgs envs_args;
   auto* envs = cmd->add_subcommand(
       "envs", "environment steps/s: single env symbolic and RGB 64x64, vector env with 1 and 2 threads");
+  envs->fallthrough();
   envs->add_option("--seconds", envs_args.seconds, "timed seconds per measurement (after 0.2 s of warm-up)")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();

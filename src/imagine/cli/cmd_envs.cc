@@ -104,6 +104,7 @@ void add_stats(CLI::App* envs_cmd, Globals& g) {
   static StatsArgs args;
   auto* cmd = envs_cmd->add_subcommand(
       "stats", "play complete episodes with a random policy: return mean/std/min/max, episode length, steps/s");
+  cmd->fallthrough();  // lets the global --format follow the subcommand
   args.add_to(cmd);
   cmd->add_option("--episodes,-n", args.episodes, "complete episodes to play")
       ->check(CLI::Range(int64_t{1}, int64_t{100000000}))
@@ -159,6 +160,7 @@ void add_record(CLI::App* envs_cmd, Globals& g) {
   static RecordArgs args;
   auto* cmd = envs_cmd->add_subcommand(
       "record", "write the RGB observations of a random-policy run as a GIF animation or a PNG strip");
+  cmd->fallthrough();
   args.add_to(cmd);
   cmd->add_option("--steps", args.steps, "steps to play")->check(CLI::Range(int64_t{1}, int64_t{20000}))->capture_default_str();
   cmd->add_option("--out,-o", args.out, "output file, .gif or .png")->required();
@@ -176,7 +178,9 @@ void add_record(CLI::App* envs_cmd, Globals& g) {
 void add_envs(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("envs", "list environments, random-policy statistics, recordings");
   cmd->require_subcommand(1);
+  cmd->fallthrough();
   auto* list = cmd->add_subcommand("list", "ids, observation shapes, action counts, options");
+  list->fallthrough();
   list->callback([&g] {
     Table t{{"id", "obs", "actions", "options", "description"}, {}};
     const auto& registry = envs::default_registry();
