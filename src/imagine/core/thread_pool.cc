@@ -18,13 +18,16 @@ inline void cpu_relax() {
 }
 
 // Spins until done() holds or the spin budget is spent; returns whether done() held.
+// After a short pure spin it yields between checks: when threads outnumber free cores,
+// the thread being waited for may need this core to finish.
 template <class Done>
 bool spin_until(Done&& done) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::microseconds(ThreadPool::kSpinMicroseconds);
   for (int64_t spins = 1;; ++spins) {
     if (done()) return true;
-    cpu_relax();
+    if (spins < 256) cpu_relax();
+    else std::this_thread::yield();
     if (spins % 64 == 0 && Clock::now() > deadline) return done();
   }
 }
