@@ -1,16 +1,186 @@
 // imagine envs list|stats|record: the environments, their random-policy statistics, pictures.
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
 #include <iostream>
 
 #include "imagine/cli/common.h"
 #include "imagine/core/error.h"
+#include "imagine/core/media.h"
+#include "imagine/core/rng.h"
 #include "imagine/envs/registry.h"
 
 namespace imagine::cli {
 
+namespace {
+
+// The random policy draws from its own stream, apart from the env's (seeded with `seed`).
+constexpr uint64_t kPolicyStream = 0x7f4a7c159e3779b9ULL;
+
+struct EnvRunArgs {
+  std::string id;
+  ConfigArgs config;
+  std::string policy = "random";
+  int64_t seed = 0;
+  CLI::Option* seed_option = nullptr;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("id", id, "environment id (`imagine envs list`)")->required();
+    config.add_to(cmd);
+    cmd->add_option("--policy", policy, "how actions are chosen")
+        ->check(CLI::IsMember({"random"}))
+        ->capture_default_str();
+    seed_option = cmd->add_option("--seed", seed, "seed of the env and the policy (default: the config's seed)");
+  }
+  // The [env] options of the config with --set overrides and the positional id applied.
+  train::Config load() const {
+    train::Config out = load_config(config.file, config.sets);
+    out.env.id = id;
+    if (seed_option->count() > 0) out.seed = seed;
+    return out;
+  }
+};
+
+struct Summary {
+  double mean = 0, std = 0, min = 0, max = 0;
+};
+
+// Sample standard deviation (n - 1), 0 for a single value.
+Summary summarise(const std::vector<double>& xs) {
+  Summary s;
+  if (xs.empty()) return s;
+  for (double x : xs) s.mean += x;
+  s.mean /= static_cast<double>(xs.size());
+  double var = 0;
+  for (double x : xs) var += (x - s.mean) * (x - s.mean);
+  s.std = xs.size() > 1 ? std::sqrt(var / static_cast<double>(xs.size() - 1)) : 0.0;
+  s.min = *std::min_element(xs.begin(), xs.end());
+  s.max = *std::max_element(xs.begin(), xs.end());
+  return s;
+}
+
+struct StatsArgs : EnvRunArgs {
+  int64_t episodes = 100;
+};
+
+void run_stats(const Globals& g, const StatsArgs& args) {
+  const train::Config config = args.load();
+  const auto env = envs::default_registry().make(config.env);
+  const auto& spec = env->spec();
+  std::vector<uint8_t> obs(static_cast<size_t>(spec.obs_size()));
+  const auto seed = static_cast<uint64_t>(config.seed);
+  Rng policy(seed + kPolicyStream);
+  std::vector<double> returns, lengths;
+  double episode_return = 0;
+  int64_t episode_length = 0, steps = 0;
+  const auto start = std::chrono::steady_clock::now();
+  env->seed(seed);
+  env->reset(obs.data());
+  while (static_cast<int64_t>(returns.size()) < args.episodes) {
+    const envs::StepOutcome out = env->step(policy.uniform_int(0, spec.num_actions - 1), obs.data());
+    episode_return += out.reward;
+    ++episode_length;
+    ++steps;
+    if (out.terminated || out.truncated) {
+      returns.push_back(episode_return);
+      lengths.push_back(static_cast<double>(episode_length));
+      episode_return = 0;
+      episode_length = 0;
+      env->reset(obs.data());
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const Summary r = summarise(returns), l = summarise(lengths);
+  Table t{{"id", "obs", "policy", "seed", "episodes", "return_mean", "return_std", "return_min", "return_max",
+           "length_mean", "length_std", "steps", "steps_per_s"},
+          {}};
+  t.rows.push_back({config.env.id, config.env.obs, args.policy, config.seed, args.episodes, r.mean, r.std, r.min,
+                    r.max, l.mean, l.std, steps, std::llround(static_cast<double>(steps) / seconds)});
+  t.print(g);
+}
+
+void add_stats(CLI::App* envs_cmd, Globals& g) {
+  static StatsArgs args;
+  auto* cmd = envs_cmd->add_subcommand(
+      "stats", "play complete episodes with a random policy: return mean/std/min/max, episode length, steps/s");
+  cmd->fallthrough();  // lets the global --format follow the subcommand
+  args.add_to(cmd);
+  cmd->add_option("--episodes,-n", args.episodes, "complete episodes to play")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}))
+      ->capture_default_str();
+  cmd->callback([&g] { run_stats(g, args); });
+}
+
+struct RecordArgs : EnvRunArgs {
+  int64_t steps = 200;
+  std::string out;
+  int64_t scale = 2;
+  int delay_cs = 8;
+};
+
+void run_record(const Globals& g, const RecordArgs& args) {
+  std::string ext = args.out.size() >= 4 ? args.out.substr(args.out.size() - 4) : "";
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext != ".gif" && ext != ".png")
+    throw UserError("--out '" + args.out + "' must end in .gif (animation) or .png (strip of frames)");
+  train::Config config = args.load();
+  config.env.obs = "rgb";  // pictures of every game; symbolic planes are not viewable
+  const auto env = envs::default_registry().make(config.env);
+  const auto& spec = env->spec();
+  std::vector<uint8_t> obs(static_cast<size_t>(spec.obs_size()));
+  std::vector<Frame> frames;
+  const auto grab = [&] { frames.push_back(Frame{spec.channels, spec.height, spec.width, obs}); };
+  const auto seed = static_cast<uint64_t>(config.seed);
+  Rng policy(seed + kPolicyStream);
+  int64_t episodes_ended = 0;
+  env->seed(seed);
+  env->reset(obs.data());
+  grab();
+  // One frame per observation: the first, one per step, and the first of each new episode
+  // after an ending one (so the last frame of an episode is always shown).
+  for (int64_t s = 0; s < args.steps; ++s) {
+    const envs::StepOutcome out = env->step(policy.uniform_int(0, spec.num_actions - 1), obs.data());
+    grab();
+    if (out.terminated || out.truncated) {
+      ++episodes_ended;
+      env->reset(obs.data());
+      grab();
+    }
+  }
+  if (ext == ".gif") write_gif(args.out, frames, args.delay_cs, args.scale);
+  else write_png_strip(args.out, frames, args.scale);
+  Table t{{"file", "id", "frames", "episodes_ended", "width", "height"}, {}};
+  t.rows.push_back({args.out, config.env.id, static_cast<int64_t>(frames.size()), episodes_ended,
+                    spec.width * args.scale, spec.height * args.scale});
+  t.print(g);
+}
+
+void add_record(CLI::App* envs_cmd, Globals& g) {
+  static RecordArgs args;
+  auto* cmd = envs_cmd->add_subcommand(
+      "record", "write the RGB observations of a random-policy run as a GIF animation or a PNG strip");
+  cmd->fallthrough();
+  args.add_to(cmd);
+  cmd->add_option("--steps", args.steps, "steps to play")->check(CLI::Range(int64_t{1}, int64_t{20000}))->capture_default_str();
+  cmd->add_option("--out,-o", args.out, "output file, .gif or .png")->required();
+  cmd->add_option("--scale", args.scale, "integer upscaling of each frame")
+      ->check(CLI::Range(int64_t{1}, int64_t{16}))
+      ->capture_default_str();
+  cmd->add_option("--delay", args.delay_cs, "GIF: hundredths of a second per frame")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->callback([&g] { run_record(g, args); });
+}
+
+}  // namespace
+
 void add_envs(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("envs", "list environments, random-policy statistics, recordings");
   cmd->require_subcommand(1);
+  cmd->fallthrough();
   auto* list = cmd->add_subcommand("list", "ids, observation shapes, action counts, options");
+  list->fallthrough();
   list->callback([&g] {
     Table t{{"id", "obs", "actions", "options", "description"}, {}};
     const auto& registry = envs::default_registry();
@@ -31,11 +201,8 @@ void add_envs(CLI::App& app, Globals& g) {
     }
     t.print(g);
   });
-  for (const char* name : {"stats", "record"}) {
-    auto* sub = cmd->add_subcommand(name, std::string(name) + " (not available yet)");
-    sub->allow_extras();
-    sub->callback([name] { throw UnavailableError(std::string("'imagine envs ") + name + "' is not available yet"); });
-  }
+  add_stats(cmd, g);
+  add_record(cmd, g);
 }
 
 }  // namespace imagine::cli

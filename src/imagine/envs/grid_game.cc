@@ -39,4 +39,19 @@ void GridPainter::paint(const uint8_t* cells, uint8_t* out) const {
   }
 }
 
+void GridPainter::repaint(const uint8_t* cells, const uint8_t* previous, uint8_t* canvas) const {
+  const int64_t count = grid_h_ * grid_w_;
+  if (std::memcmp(cells, previous, static_cast<size_t>(count * 3)) == 0) return;
+  const int64_t plane = size_ * size_;
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t* now = cells + i * 3;
+    const uint8_t* before = previous + i * 3;
+    if (now[0] == before[0] && now[1] == before[1] && now[2] == before[2]) continue;
+    const int64_t r = i / grid_w_, col = i % grid_w_;
+    uint8_t* block = canvas + (top_ + r * block_) * size_ + left_ + col * block_;
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t y = 0; y < block_; ++y) std::memset(block + c * plane + y * size_, now[c], static_cast<size_t>(block_));
+  }
+}
+
 }  // namespace imagine::envs

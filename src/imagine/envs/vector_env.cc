@@ -105,10 +105,21 @@ const StepResult& VectorEnv::step(const at::Tensor& actions) {
               actions.sizes(), " ", actions.scalar_type());
   const at::Tensor contiguous = actions.contiguous();
   const int64_t* a = contiguous.data_ptr<int64_t>();
-  for (int64_t i = 0; i < num_envs(); ++i)
-    TORCH_CHECK(a[i] >= 0 && a[i] < spec_.num_actions, "VectorEnv::step: action ", a[i], " of env ", i,
-                " outside [0, ", spec_.num_actions, ")");
-  for (int64_t i = 0; i < num_envs(); ++i) history_.actions.push_back(static_cast<uint8_t>(a[i]));
+  // Validate and log in one branch-free pass (this part is serial); undo the log on error.
+  const size_t logged = history_.actions.size();
+  history_.actions.resize(logged + static_cast<size_t>(num_envs()));
+  uint8_t* log = history_.actions.data() + logged;
+  bool valid = true;
+  for (int64_t i = 0; i < num_envs(); ++i) {
+    valid &= a[i] >= 0 && a[i] < spec_.num_actions;
+    log[i] = static_cast<uint8_t>(a[i]);
+  }
+  if (!valid) {
+    history_.actions.resize(logged);
+    for (int64_t i = 0; i < num_envs(); ++i)
+      TORCH_CHECK(a[i] >= 0 && a[i] < spec_.num_actions, "VectorEnv::step: action ", a[i], " of env ", i,
+                  " outside [0, ", spec_.num_actions, ")");
+  }
   pool_->run(num_envs(), [&](int64_t begin, int64_t end) { step_range(a, begin, end); });
   return result_;
 }

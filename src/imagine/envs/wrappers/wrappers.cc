@@ -1,5 +1,8 @@
 #include "imagine/envs/wrappers/wrappers.h"
 
+#include <cstring>
+#include <utility>
+
 namespace imagine::envs {
 
 TimeLimit::TimeLimit(EnvPtr inner, int64_t max_steps) : Wrapper(std::move(inner)), max_steps_(max_steps) {
@@ -34,7 +37,10 @@ RgbRender::RgbRender(std::unique_ptr<GridGame> game, int64_t image_size)
     : game_(std::move(game)),
       spec_(game_->spec()),
       painter_(spec_.height, spec_.width, image_size),
-      cells_(static_cast<size_t>(spec_.height * spec_.width * 3)) {
+      cells_(static_cast<size_t>(spec_.height * spec_.width * 3)),
+      // All-black cells paint an all-black canvas, so the two start consistent.
+      painted_cells_(cells_.size(), 0),
+      canvas_(static_cast<size_t>(3 * image_size * image_size), 0) {
   spec_.channels = 3;
   spec_.height = image_size;
   spec_.width = image_size;
@@ -44,7 +50,9 @@ RgbRender::RgbRender(std::unique_ptr<GridGame> game, int64_t image_size)
 void RgbRender::render(uint8_t* obs) {
   if (!obs) return;
   game_->cell_colours(cells_.data());
-  painter_.paint(cells_.data(), obs);
+  painter_.repaint(cells_.data(), painted_cells_.data(), canvas_.data());
+  std::swap(cells_, painted_cells_);  // no allocation: the buffers trade places
+  std::memcpy(obs, canvas_.data(), canvas_.size());
 }
 
 void RgbRender::reset(uint8_t* obs) {

@@ -34,7 +34,9 @@ class StickyActions : public Wrapper {
   Rng rng_;
 };
 
-// Renders a grid game's cell colours as an RGB picture of image_size x image_size.
+// Renders a grid game's cell colours as an RGB picture of image_size x image_size. The
+// picture is kept between steps and only the cells that changed are repainted, so a step
+// costs one copy of the picture plus a few blocks.
 class RgbRender : public Env {
  public:
   RgbRender(std::unique_ptr<GridGame> game, int64_t image_size);
@@ -49,6 +51,8 @@ class RgbRender : public Env {
   EnvSpec spec_;
   GridPainter painter_;
   std::vector<uint8_t> cells_;
+  std::vector<uint8_t> painted_cells_;  // the cell colours that canvas_ shows
+  std::vector<uint8_t> canvas_;         // 3 x image_size x image_size
 };
 
 }  // namespace imagine::envs

@@ -23,6 +23,8 @@ MinAtarGame::MinAtarGame(GameInfo info, const EnvOptions& options)
   }
   spec_.num_actions = static_cast<int64_t>(spec_.action_meanings.size());
   scratch_.resize(static_cast<size_t>(spec_.obs_size()));
+  top_palette_.push_back({0, 0, 0});
+  for (const Colour& c : info_.palette) top_palette_.push_back(c);
 }
 
 void MinAtarGame::write_obs(uint8_t* obs) const {
@@ -56,14 +58,20 @@ StepOutcome MinAtarGame::step(int64_t action, uint8_t* obs) {
 
 void MinAtarGame::cell_colours(uint8_t* rgb) const {
   write_obs(scratch_.data());
-  const int64_t cells = kGrid * kGrid;
-  std::memset(rgb, 0, static_cast<size_t>(cells * 3));
-  // Lower channels first so the highest active channel's colour ends on top.
+  constexpr int64_t kCells = kGrid * kGrid;
+  // top[i]: 1 + the highest active channel of cell i, 0 if none. Branch-free over whole
+  // planes so that the compiler vectorises it; then one palette lookup per cell.
+  uint8_t top[kCells] = {};
   for (int64_t c = 0; c < spec_.channels; ++c) {
-    const Colour& colour = info_.palette[static_cast<size_t>(c)];
-    const uint8_t* plane = scratch_.data() + c * cells;
-    for (int64_t i = 0; i < cells; ++i)
-      if (plane[i]) std::memcpy(rgb + i * 3, colour.data(), 3);
+    const uint8_t* plane = scratch_.data() + c * kCells;
+    const auto level = static_cast<uint8_t>(c + 1);
+    for (int64_t i = 0; i < kCells; ++i) top[i] = plane[i] ? level : top[i];
+  }
+  for (int64_t i = 0; i < kCells; ++i) {
+    const uint8_t* colour = top_palette_[top[i]].data();
+    rgb[i * 3] = colour[0];
+    rgb[i * 3 + 1] = colour[1];
+    rgb[i * 3 + 2] = colour[2];
   }
 }
 

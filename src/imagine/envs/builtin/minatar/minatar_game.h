@@ -60,6 +60,7 @@ class MinAtarGame : public GridGame {
   bool terminal_ = false;
   int64_t last_action_ = 0;
   mutable std::vector<uint8_t> scratch_;
+  std::vector<Colour> top_palette_;  // black, then palette: indexed by 1 + top channel
 };
 
 }  // namespace imagine::envs::minatar
