@@ -21,6 +21,7 @@ struct EpisodeStats {
   double std_return = 0, std_length = 0;
   int64_t min_length = 0, max_length = 0;
   double max_return = 0;
+  int64_t steps = 0, rewarded_steps = 0;
   bool any_terminated = false, any_truncated = false;
 };
 
@@ -46,6 +47,7 @@ inline EpisodeStats random_policy_stats(const std::string& id, int64_t episodes,
       const StepOutcome out = env->step(policy.uniform_int(0, 5), nullptr);
       ret += out.reward;
       ++len;
+      s.rewarded_steps += out.reward != 0.0f;
       if (out.terminated || out.truncated) {
         s.any_terminated |= out.terminated;
         s.any_truncated |= out.truncated;
@@ -56,6 +58,7 @@ inline EpisodeStats random_policy_stats(const std::string& id, int64_t episodes,
     sum_r2 += ret * ret;
     sum_l += static_cast<double>(len);
     sum_l2 += static_cast<double>(len) * static_cast<double>(len);
+    s.steps += len;
     s.min_length = std::min(s.min_length, len);
     s.max_length = std::max(s.max_length, len);
     s.max_return = std::max(s.max_return, ret);
@@ -80,6 +83,15 @@ inline void expect_mean_matches(const char* what, double ours, double our_se, do
   const double tolerance = z * std::sqrt(our_se * our_se + ref_se * ref_se);
   EXPECT_NEAR(ours, reference, tolerance) << what << ": ours " << ours << " (s.e. " << our_se << "), reference "
                                           << reference << " (s.e. " << ref_se << ")";
+}
+
+// The fraction of rewarded steps against the reference's, with binomial standard errors
+// over our steps and the reference's (3,000 episodes of the given mean length).
+inline void expect_rewarded_fraction_matches(const EpisodeStats& s, double reference, double ref_mean_length) {
+  const double ours = static_cast<double>(s.rewarded_steps) / static_cast<double>(s.steps);
+  const double se = std::sqrt(reference * (1 - reference) *
+                              (1.0 / (3000 * ref_mean_length) + 1.0 / static_cast<double>(s.steps)));
+  EXPECT_NEAR(ours, reference, 4.0 * se) << "fraction of rewarded steps";
 }
 
 }  // namespace imagine::envs::minatar_test

@@ -10,6 +10,7 @@
 
 #include "imagine/core/rng.h"
 #include "imagine/envs/registry.h"
+#include "tests/envs/minatar_random_stats.h"
 #include "tests/testing/env_conformance.h"
 
 namespace imagine::envs::minatar {
@@ -430,44 +431,12 @@ TEST(SeaquestTest, InvariantsUnderRandomPlay) {
 // difference between our estimate and the reference's (for the rewarded fraction, binomial
 // standard errors over steps).
 TEST(SeaquestStatistics, RandomPolicyMatchesReference) {
-  const int episodes = 10000;
-  EnvPtr env = default_registry().make(seaquest_options(-1));
-  Rng policy(2024);
-  env->seed(7);
-  std::vector<double> returns, lengths;
-  int64_t steps = 0, rewarded = 0;
-  for (int e = 0; e < episodes; ++e) {
-    env->reset(nullptr);
-    double ret = 0;
-    int64_t len = 0;
-    for (;;) {
-      const StepOutcome out = env->step(policy.uniform_int(0, 5), nullptr);
-      ret += out.reward;
-      ++len;
-      rewarded += out.reward != 0.0f;
-      if (out.terminated || out.truncated) {
-        EXPECT_FALSE(out.truncated);
-        break;
-      }
-    }
-    returns.push_back(ret);
-    lengths.push_back(static_cast<double>(len));
-    steps += len;
-  }
-  auto mean = [](const std::vector<double>& v) {
-    double s = 0;
-    for (double x : v) s += x;
-    return s / static_cast<double>(v.size());
-  };
-  auto tolerance = [&](double ref_sd, double ref_se) {
-    return 4.0 * std::sqrt(ref_sd * ref_sd / episodes + ref_se * ref_se);
-  };
-  EXPECT_NEAR(mean(returns), 0.101, tolerance(0.391, 0.007));
-  EXPECT_NEAR(mean(lengths), 30.4, tolerance(36.8, 0.67));
-  const double ref_p = 0.0033, ref_steps = 3000 * 30.4;
-  const double p_se = std::sqrt(ref_p * (1 - ref_p) * (1.0 / ref_steps + 1.0 / static_cast<double>(steps)));
-  EXPECT_NEAR(static_cast<double>(rewarded) / static_cast<double>(steps), ref_p, 4.0 * p_se);
-  EXPECT_GE(*std::min_element(lengths.begin(), lengths.end()), 2.0);
+  const auto s = minatar_test::random_policy_stats("minatar/seaquest", 10000, 7);
+  EXPECT_FALSE(s.any_truncated);
+  minatar_test::expect_mean_matches("mean return", s.mean_return, s.se_return, 0.101, 0.007);
+  minatar_test::expect_mean_matches("mean length", s.mean_length, s.se_length, 30.4, 0.67);
+  minatar_test::expect_rewarded_fraction_matches(s, 0.0033, 30.4);
+  EXPECT_GE(s.min_length, 2);
 }
 
 }  // namespace
