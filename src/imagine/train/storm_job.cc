@@ -546,8 +546,8 @@ std::vector<std::pair<std::string, int64_t>> StormJob::parameter_counts() {
           {"world_model", c.total},
           {"actor_critic/actor", actor},
           {"actor_critic/critic", critic},
-          {"actor_critic/slow_critic (EMA, not trained)", count(*actor_critic_->slow_critic())},
-          {"actor_critic (trained)", actor + critic}};
+          {"actor_critic/slow_critic", count(*actor_critic_->slow_critic())},  // an EMA, not trained
+          {"actor_critic", actor + critic}};
 }
 
 std::vector<double> StormJob::evaluate(int64_t episodes, uint64_t seed) {

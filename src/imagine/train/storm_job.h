@@ -57,6 +57,8 @@ class StormJob : public Job {
   // buffer by replaying the environment's action history into it.
   void save(OutputArchive& archive, nlohmann::json& meta) override;
   void load(InputArchive& archive, const nlohmann::json& meta) override;
+  // world_model/{encoder,posterior,decoder,transformer,heads}, world_model, actor_critic/{actor,
+  // critic,slow_critic} and actor_critic (actor + critic, the trained part).
   std::vector<std::pair<std::string, int64_t>> parameter_counts() override;
   // Complete episodes with sampled actions and the training acting mode; leaves the
   // training's random state untouched.
