@@ -21,15 +21,15 @@ struct Config {
   int64_t seed = 1;
   std::string device = "cpu";
   int64_t threads = 0;
-  int64_t steps = 30000;
-  int64_t checkpoint_every = 5000;
-  int64_t log_every = 1000;
+  int64_t steps = 10000;
+  int64_t checkpoint_every = 2500;
+  int64_t log_every = 250;
   int64_t eval_episodes = 20;
   envs::EnvOptions env;
   agents::A2COptions a2c;
   StormOptions storm;
-  models::storm::WorldModelOptions world_model;
-  agents::ActorCriticOptions actor_critic;
+  models::storm::WorldModelOptions world_model = minatar_world_model();
+  agents::ActorCriticOptions actor_critic = minatar_actor_critic();
   data::ReplayOptions replay;
 
   template <class V>

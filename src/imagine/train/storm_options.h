@@ -5,13 +5,15 @@
 #include <cstdint>
 #include <string>
 
+#include "imagine/agents/actor_critic/actor_critic_options.h"
 #include "imagine/core/config.h"
+#include "imagine/models/storm/world_model_options.h"
 
 namespace imagine::train {
 
 struct StormOptions {
   int64_t warmup_steps = 1024;
-  int64_t train_every = 4;
+  int64_t train_every = 8;
   int64_t world_model_updates = 1;
   int64_t actor_critic_updates = 1;
   int64_t batch_size = 16;
@@ -59,5 +61,24 @@ struct StormOptions {
              "environment's action history (exact too, but costs one environment step per step trained)"});
   }
 };
+
+// The CPU MinAtar preset's world model: the world-model defaults with a narrower transformer
+// (128) and heads, and a 3x higher learning rate for the few updates a CPU budget allows.
+inline models::storm::WorldModelOptions minatar_world_model() {
+  models::storm::WorldModelOptions o;
+  o.dim = 128;
+  o.ffn_dim = 256;
+  o.head_hidden = 128;
+  o.lr = 3e-4;
+  return o;
+}
+
+// The CPU MinAtar preset's actor-critic: hidden 256 and a learning rate of 1e-4 (paper: 512, 3e-5).
+inline agents::ActorCriticOptions minatar_actor_critic() {
+  agents::ActorCriticOptions o;
+  o.hidden = 256;
+  o.lr = 1e-4;
+  return o;
+}
 
 }  // namespace imagine::train
