@@ -179,6 +179,28 @@ TEST(StormJobTest, WritesMediaAndCountsParameters) {
   EXPECT_EQ(c["actor_critic"], c["actor_critic/actor"] + c["actor_critic/critic"]);
 }
 
+TEST(StormJobTest, PresetsMatchTheDefaultsAndThePaper) {
+  // `imagine train` without arguments is configs/storm_minatar.toml.
+  const std::string dir = std::string(IMAGINE_SOURCE_DIR) + "/configs/";
+  Config defaults;
+  Config minatar = config::read<Config>(config::Document::parse(dir + "storm_minatar.toml", {}));
+  EXPECT_EQ(config::to_toml(minatar), config::to_toml(defaults));
+  // The Atari preset's world model is the paper's (atari_options) once the env sets A.
+  Config atari = config::read<Config>(config::Document::parse(dir + "storm_atari100k.toml", {}));
+  models::storm::WorldModelOptions paper = models::storm::atari_options(atari.world_model.num_actions);
+  EXPECT_EQ(config::to_toml(atari.world_model), config::to_toml(paper));
+  EXPECT_EQ(atari.storm.batch_size, 16);
+  EXPECT_EQ(atari.storm.batch_length, 64);
+  EXPECT_EQ(atari.storm.imagination_batch, 1024);
+  EXPECT_EQ(atari.storm.imagination_context, 8);
+  EXPECT_EQ(atari.storm.imagination_horizon, 16);
+  EXPECT_EQ(atari.storm.warmup_steps, 1024);
+  EXPECT_EQ(atari.storm.train_every, 1);
+  EXPECT_EQ(atari.steps, 100000);
+  EXPECT_EQ(atari.checkpoint_every, 2500);
+  EXPECT_EQ(config::to_toml(atari.actor_critic), config::to_toml(*std::make_unique<agents::ActorCriticOptions>()));
+}
+
 TEST(StormJobTest, RejectsInconsistentSettings) {
   EXPECT_THROW(StormJob(tiny_config({"storm.batch_length=64"})), UserError);
   EXPECT_THROW(StormJob(tiny_config({"storm.warmup_steps=8"})), UserError);
