@@ -66,7 +66,7 @@ TEST(ActorCriticTest, OptionsListEveryFieldWithValidDefaults) {
   std::vector<std::string> sorted = checker.keys;
   std::sort(sorted.begin(), sorted.end());
   EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
-  EXPECT_EQ(checker.keys.size(), 17u);
+  EXPECT_EQ(checker.keys.size(), 15u);
   // The paper's values.
   EXPECT_EQ(o.hidden, 512);
   EXPECT_DOUBLE_EQ(o.gamma, 0.985);
@@ -102,14 +102,14 @@ TEST(ActorCriticTest, UpdateLossesMatchDirectComputation) {
   ActorCritic ac(10, 4, small_options());
   const ImaginedRollout r = random_rollout(6, 20, 10, 4);
   // Everything the first update should compute, from the parameters before it.
-  const TwoHotBins bins;
+  const nn::TwoHot bins;
   const auto o = ac.options();
   at::Tensor values, slow_values, log_probs, critic_logits;
   {
     torch::NoGradGuard no_grad;
     critic_logits = ac.critic()->forward(r.features);
-    values = bins.expected(critic_logits);
-    slow_values = bins.expected(ac.slow_critic()->forward(r.features));
+    values = bins.predict(critic_logits);
+    slow_values = bins.predict(ac.slow_critic()->forward(r.features));
     log_probs = torch::log_softmax(ac.actor()->forward(r.features.slice(0, 0, 6)), -1);
   }
   EXPECT_TRUE(values.equal(slow_values));  // slow critic starts as a copy
@@ -121,7 +121,7 @@ TEST(ActorCriticTest, UpdateLossesMatchDirectComputation) {
   const at::Tensor chosen = log_probs.gather(-1, r.actions.unsqueeze(-1)).squeeze(-1);
   const double policy = -(chosen * adv).mean().item<double>();
   const double entropy = -(log_probs.exp() * log_probs).sum(-1).mean().item<double>();
-  const double value = bins.cross_entropy(critic_logits.slice(0, 0, 6), returns).item<double>();
+  const double value = bins.loss(critic_logits.slice(0, 0, 6), returns).mean().item<double>();
 
   const ActorCriticLosses losses = ac.update(r);
   EXPECT_NEAR(losses.return_scale.item<double>(), scale, 1e-5);

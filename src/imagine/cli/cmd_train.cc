@@ -59,6 +59,7 @@ void train(const Globals& g, const TrainArgs& args) {
     dir = RunDir::create(path, args.force, config_toml, make_manifest(config.device, config.seed, g.command_line));
     spdlog::info("run directory {}", path);
   }
+  job->set_media_dir(dir->media_dir());
   MetricsWriter metrics(dir->metrics_path(), resuming ? start : -1);
   train::RunnerOptions options;
   options.steps = config.steps;

@@ -5,27 +5,36 @@
 #include <string>
 
 #include "imagine/agents/a2c/a2c.h"
+#include "imagine/agents/actor_critic/actor_critic_options.h"
 #include "imagine/core/config.h"
+#include "imagine/data/replay_buffer.h"
 #include "imagine/envs/env_options.h"
+#include "imagine/models/storm/world_model_options.h"
+#include "imagine/train/storm_options.h"
 
 namespace imagine::train {
 
+// Defaults: STORM on minatar/breakout with the CPU preset (configs/storm_minatar.toml).
 struct Config {
-  std::string kind = "a2c";
+  std::string kind = "storm";
   std::string name = "";
   int64_t seed = 1;
   std::string device = "cpu";
   int64_t threads = 0;
-  int64_t steps = 2000000;
-  int64_t checkpoint_every = 100000;
-  int64_t log_every = 10000;
+  int64_t steps = 10000;
+  int64_t checkpoint_every = 2500;
+  int64_t log_every = 250;
   int64_t eval_episodes = 20;
   envs::EnvOptions env;
   agents::A2COptions a2c;
+  StormOptions storm;
+  models::storm::WorldModelOptions world_model = minatar_world_model();
+  agents::ActorCriticOptions actor_critic = minatar_actor_critic();
+  data::ReplayOptions replay;
 
   template <class V>
   void visit(V& v) {
-    v.field("kind", kind, {"what to train", {}, {"a2c"}});
+    v.field("kind", kind, {"what to train", {}, {"storm", "a2c"}});
     v.field("name", name, {"run name (default: <kind>-<env>); the run directory is runs/<name>-<time>"});
     v.field("seed", seed, {"seed of everything (environments, networks, sampling)", config::Range{0, 9.2e18}});
     v.field("device", device, {"'cpu', 'cuda' or 'cuda:N'"});
@@ -36,6 +45,10 @@ struct Config {
     v.field("eval_episodes", eval_episodes, {"complete episodes in the final evaluation", config::Range{0, 1e6}});
     v.section("env", env, "Environment");
     v.section("a2c", a2c, "Model-free advantage actor-critic (kind = \"a2c\")");
+    v.section("storm", storm, "STORM training loop (kind = \"storm\")");
+    v.section("world_model", world_model, "STORM world model (kind = \"storm\")");
+    v.section("actor_critic", actor_critic, "STORM imagination actor-critic (kind = \"storm\")");
+    v.section("replay", replay, "Replay buffer (kind = \"storm\")");
   }
 };
 

@@ -34,6 +34,8 @@ class Job {
   virtual Policy policy();
   // Returns of `episodes` complete episodes with the current policy.
   virtual std::vector<double> evaluate(int64_t episodes, uint64_t seed) = 0;
+  // Where the job may write pictures and animations (the run's media/); none by default.
+  virtual void set_media_dir(const std::string& /*dir*/) {}
 };
 
 // Builds the job for config.kind.

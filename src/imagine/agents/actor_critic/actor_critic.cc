@@ -19,6 +19,19 @@ void write_int(torch::serialize::OutputArchive& archive, const std::string& key,
   archive.write(key, torch::tensor(value, torch::kLong));
 }
 
+// Copies `from`'s parameters and buffers into `to` (same architecture), without gradient.
+void copy_module_state(torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  const auto source = from.named_parameters();
+  for (auto& item : to.named_parameters()) item.value().copy_(source[item.key()]);
+  const auto source_buffers = from.named_buffers();
+  for (auto& item : to.named_buffers()) item.value().copy_(source_buffers[item.key()]);
+}
+
+nn::Mlp make_mlp(int64_t in, int64_t out, const ActorCriticOptions& o) {
+  return nn::Mlp(nn::MlpOptions{in, o.hidden, o.layers, out});
+}
+
 int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key) {
   at::Tensor value;
   archive.read(key, value);
@@ -37,9 +50,9 @@ ActorCritic::ActorCritic(int64_t feature_dim, int64_t num_actions, ActorCriticOp
   if (num_actions <= 0) throw UserError("actor-critic: action count must be positive, got " + std::to_string(num_actions));
   if (options_.hidden <= 0 || options_.layers <= 0)
     throw UserError("actor-critic: hidden and layers must be positive");
-  actor_ = make_actor(feature_dim, num_actions, options_.hidden, options_.layers);
-  critic_ = make_critic(feature_dim, bins_.num_bins, options_.hidden, options_.layers);
-  slow_critic_ = make_critic(feature_dim, bins_.num_bins, options_.hidden, options_.layers);
+  actor_ = make_mlp(feature_dim, num_actions, options_);
+  critic_ = make_mlp(feature_dim, bins_.num_bins(), options_);
+  slow_critic_ = make_mlp(feature_dim, bins_.num_bins(), options_);
   actor_->to(device_);
   critic_->to(device_);
   slow_critic_->to(device_);
@@ -58,12 +71,12 @@ at::Tensor ActorCritic::policy_logits(const at::Tensor& features) { return actor
 
 at::Tensor ActorCritic::value(const at::Tensor& features) {
   torch::NoGradGuard no_grad;
-  return bins_.expected(critic_->forward(features.to(device_)));
+  return bins_.predict(critic_->forward(features.to(device_)));
 }
 
 at::Tensor ActorCritic::slow_value(const at::Tensor& features) {
   torch::NoGradGuard no_grad;
-  return bins_.expected(slow_critic_->forward(features.to(device_)));
+  return bins_.predict(slow_critic_->forward(features.to(device_)));
 }
 
 at::Tensor ActorCritic::act(const at::Tensor& features, bool greedy, c10::optional<at::Generator> generator) {
@@ -102,17 +115,17 @@ ActorCriticLosses ActorCritic::update(const ImaginedRollout& rollout) {
 
   // Critic on all T + 1 states (the last one only bootstraps); targets carry no gradient.
   const at::Tensor critic_logits = critic_->forward(features);                 // [T+1, B, bins]
-  const at::Tensor values = bins_.expected(critic_logits.detach());            // [T+1, B]
+  const at::Tensor values = bins_.predict(critic_logits.detach());            // [T+1, B]
   const at::Tensor returns =
       lambda_returns(rewards, continues, values, options_.gamma, options_.lambda, form_);  // [T, B]
   const at::Tensor step_logits = critic_logits.slice(0, 0, horizon);
-  const at::Tensor value_loss = bins_.cross_entropy(step_logits, returns);
+  const at::Tensor value_loss = bins_.loss(step_logits, returns).mean();
   at::Tensor slow_loss = torch::zeros({}, value_loss.options());
   if (options_.slow_critic_regulariser) {
     const at::Tensor slow_values = slow_value(features);
     const at::Tensor slow_returns =
         lambda_returns(rewards, continues, slow_values, options_.gamma, options_.lambda, form_);
-    slow_loss = bins_.cross_entropy(step_logits, slow_returns);
+    slow_loss = bins_.loss(step_logits, slow_returns).mean();
   }
 
   const at::Tensor scale = normaliser_.update(returns);
@@ -177,7 +190,7 @@ void ActorCritic::save(torch::serialize::OutputArchive& archive) const {
   write_int(archive, "hidden", options_.hidden);
   write_int(archive, "layers", options_.layers);
   write_int(archive, "updates", updates_);
-  const std::pair<const char*, const MlpHead*> modules[] = {
+  const std::pair<const char*, const nn::Mlp*> modules[] = {
       {"actor", &actor_}, {"critic", &critic_}, {"slow_critic", &slow_critic_}};
   for (const auto& [name, module] : modules) {
     torch::serialize::OutputArchive sub;
@@ -203,7 +216,7 @@ void ActorCritic::load(torch::serialize::InputArchive& archive) {
       throw UserError(std::string("actor-critic checkpoint has ") + key + " = " + std::to_string(stored) +
                       ", but this agent has " + std::to_string(expected));
   }
-  const std::pair<const char*, MlpHead*> modules[] = {
+  const std::pair<const char*, nn::Mlp*> modules[] = {
       {"actor", &actor_}, {"critic", &critic_}, {"slow_critic", &slow_critic_}};
   for (const auto& [name, module] : modules) {
     torch::serialize::InputArchive sub;

@@ -20,9 +20,9 @@
 
 #include "imagine/agents/actor_critic/actor_critic_options.h"
 #include "imagine/agents/actor_critic/lambda_returns.h"
-#include "imagine/agents/actor_critic/networks.h"
 #include "imagine/agents/actor_critic/return_normaliser.h"
-#include "imagine/agents/actor_critic/two_hot.h"
+#include "imagine/nn/mlp.h"
+#include "imagine/nn/two_hot.h"
 
 namespace torch::optim {
 class Adam;
@@ -81,12 +81,13 @@ class ActorCritic {
   // optimiser's moments land there too.
   void load(torch::serialize::InputArchive& archive);
 
-  MlpHead& actor() { return actor_; }
-  MlpHead& critic() { return critic_; }
-  MlpHead& slow_critic() { return slow_critic_; }
+  // Actor: [..., F] -> policy logits [..., A]; critics: [..., F] -> two-hot value logits [..., bins].
+  nn::Mlp& actor() { return actor_; }
+  nn::Mlp& critic() { return critic_; }
+  nn::Mlp& slow_critic() { return slow_critic_; }
   const PercentileNormaliser& normaliser() const { return normaliser_; }
   const ActorCriticOptions& options() const { return options_; }
-  const TwoHotBins& bins() const { return bins_; }
+  const nn::TwoHot& bins() const { return bins_; }
   int64_t feature_dim() const { return feature_dim_; }
   int64_t num_actions() const { return num_actions_; }
   int64_t updates() const { return updates_; }
@@ -101,10 +102,10 @@ class ActorCritic {
   int64_t feature_dim_;
   int64_t num_actions_;
   c10::Device device_;
-  TwoHotBins bins_;
-  MlpHead actor_{nullptr};
-  MlpHead critic_{nullptr};
-  MlpHead slow_critic_{nullptr};
+  nn::TwoHot bins_;  // the reward's bins: 255 over [-20, 20] in symlog space
+  nn::Mlp actor_{nullptr};
+  nn::Mlp critic_{nullptr};
+  nn::Mlp slow_critic_{nullptr};
   std::unique_ptr<torch::optim::Adam> optimiser_;
   PercentileNormaliser normaliser_;
   int64_t updates_ = 0;

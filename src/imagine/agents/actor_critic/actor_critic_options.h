@@ -1,7 +1,7 @@
 #pragma once
-// Hyperparameters of STORM's imagination actor-critic ([agent] in a config). Defaults are the
-// reference's Atari 100k settings (specs/storm.md) except the imagination batch, which is sized
-// for a CPU (the Atari preset sets 1024).
+// Hyperparameters of STORM's imagination actor-critic ([actor_critic] in a config). Defaults are
+// the reference's Atari 100k settings (specs/storm.md). The imagination batch and horizon are
+// loop settings ([storm]).
 #include <cstdint>
 #include <string>
 
@@ -25,8 +25,6 @@ struct ActorCriticOptions {
   double return_percentile_high = 95.0;
   double return_ema_decay = 0.99;
   double return_scale_floor = 1.0;
-  int64_t horizon = 16;
-  int64_t imagination_batch = 256;
 
   template <class V>
   void visit(V& v) {
@@ -57,9 +55,6 @@ struct ActorCriticOptions {
             {"decay of the moving averages of the return percentiles", config::Range{0, 1}});
     v.field("return_scale_floor", return_scale_floor,
             {"S = max(floor, P_high - P_low); advantages are divided by S", config::Range{1e-8, 1e12}});
-    v.field("horizon", horizon, {"imagined steps per rollout", config::Range{1, 4096}});
-    v.field("imagination_batch", imagination_batch,
-            {"imagined rollouts per update (STORM on Atari: 1024)", config::Range{1, 1 << 20}});
   }
 };
 

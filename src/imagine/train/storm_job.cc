@@ -1,0 +1,580 @@
+#include "imagine/train/storm_job.h"
+
+#include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "imagine/core/error.h"
+#include "imagine/core/log.h"
+#include "imagine/core/media.h"
+#include "imagine/nn/categorical.h"
+#include "imagine/train/evaluator.h"
+
+namespace imagine::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The world model's sizes that the environment decides.
+models::storm::WorldModelOptions world_model_options(const Config& config, const envs::EnvSpec& spec) {
+  if (spec.height != spec.width)
+    throw UserError(fmt::format("storm: observations must be square, '{}' gives {}x{}", spec.id, spec.height,
+                                spec.width));
+  models::storm::WorldModelOptions o = config.world_model;
+  o.obs_channels = spec.channels;
+  o.obs_size = spec.height;
+  o.num_actions = spec.num_actions;
+  return o;
+}
+
+void validate(const Config& config) {
+  const StormOptions& s = config.storm;
+  const int64_t positions = config.world_model.max_positions;
+  auto fail = [](const std::string& message) { throw UserError("storm: " + message); };
+  if (s.batch_length > positions)
+    fail(fmt::format("storm.batch_length {} exceeds world_model.max_positions {}", s.batch_length, positions));
+  if (s.imagination_context + s.imagination_horizon > positions)
+    fail(fmt::format("storm.imagination_context + imagination_horizon = {} exceeds world_model.max_positions {}",
+                     s.imagination_context + s.imagination_horizon, positions));
+  if (s.acting_context > positions)
+    fail(fmt::format("storm.acting_context {} exceeds world_model.max_positions {}", s.acting_context, positions));
+  if (s.warmup_steps < std::max(s.batch_length, s.imagination_context))
+    fail(fmt::format("storm.warmup_steps {} must cover one world-model sequence (batch_length {}) and one "
+                     "imagination context ({})",
+                     s.warmup_steps, s.batch_length, s.imagination_context));
+  if (config.replay.capacity < s.batch_length) fail("replay.capacity must hold at least one batch_length window");
+}
+
+// Samples one action per row from policy logits [B, A] by the exponential race (argmax of
+// p / E, E ~ Exp(1)), which draws from softmax(logits) without any host synchronisation.
+at::Tensor sample_actions(const at::Tensor& logits) {
+  const at::Tensor probs = torch::softmax(logits, -1);
+  return (probs / torch::empty_like(probs).exponential_(1.0)).argmax(-1);
+}
+
+// Gradient-norm clipping that keeps the norm a tensor (no host synchronisation).
+at::Tensor clip_gradients(const std::vector<at::Tensor>& params, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> norms;
+  std::vector<at::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) {
+      grads.push_back(p.grad());
+      norms.push_back(p.grad().norm());
+    }
+  if (norms.empty()) return torch::zeros({});
+  const at::Tensor total = torch::stack(norms).norm();
+  if (max_norm > 0) {
+    const at::Tensor coef = torch::clamp_max(max_norm / (total + 1e-6), 1.0);
+    for (auto& g : grads) g.mul_(coef);
+  }
+  return total;
+}
+
+// Frames for media: x [N, C, H, W] in [0, 1] (float). RGB and grey pictures are shown as
+// they are; symbolic planes get one colour per channel, summed and clipped.
+std::vector<Frame> to_frames(const at::Tensor& x) {
+  static const uint8_t kPalette[][3] = {{255, 255, 255}, {230, 60, 60},  {60, 200, 60},  {70, 110, 255},
+                                        {240, 200, 40},  {200, 70, 220}, {40, 210, 210}, {250, 140, 30},
+                                        {150, 150, 150}, {120, 60, 20}};
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  at::Tensor rgb;
+  if (c == 3 || c == 1) {
+    rgb = x.expand({n, 3, h, w});
+  } else {
+    std::vector<float> colours;
+    for (int64_t i = 0; i < c; ++i)
+      for (int k = 0; k < 3; ++k) colours.push_back(kPalette[i % 10][k] / 255.0f);
+    const at::Tensor palette = torch::tensor(colours).view({c, 3});
+    rgb = torch::einsum("nchw,ck->nkhw", {x.clamp(0, 1), palette});
+  }
+  const at::Tensor bytes = (rgb.clamp(0, 1) * 255).round().to(torch::kUInt8).contiguous();
+  std::vector<Frame> frames;
+  for (int64_t i = 0; i < n; ++i) {
+    Frame f;
+    f.channels = 3;
+    f.height = h;
+    f.width = w;
+    const uint8_t* p = bytes[i].data_ptr<uint8_t>();
+    f.data.assign(p, p + 3 * h * w);
+    frames.push_back(std::move(f));
+  }
+  return frames;
+}
+
+// Media and the replay archive entry pass through a temporary file; this gives it a name.
+std::string temporary_path(const std::string& what) {
+  static int counter = 0;
+  return (std::filesystem::temp_directory_path() /
+          fmt::format("imagine-{}-{}-{}.tmp", what, static_cast<long>(getpid()), counter++))
+      .string();
+}
+
+at::Tensor read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return torch::from_blob(bytes.data(), {static_cast<int64_t>(bytes.size())}, torch::kUInt8).clone();
+}
+
+void write_bytes(const std::string& path, const at::Tensor& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
+  if (!out) throw UserError("cannot write the temporary file " + path);
+}
+
+}  // namespace
+
+void StormJob::ActingContext::push(const at::Tensor& o, int64_t a, int64_t keep) {
+  obs.push_back(o.clone());
+  actions.push_back(a);
+  while (static_cast<int64_t>(obs.size()) > keep) {
+    obs.erase(obs.begin());
+    actions.erase(actions.begin());
+  }
+}
+
+void StormJob::ActingContext::clear() {
+  obs.clear();
+  actions.clear();
+}
+
+StormJob::StormJob(const Config& config)
+    : config_(config),
+      options_(config.storm),
+      env_(config.env, 1, 1),
+      obs_scale_(env_.spec().obs_scale),
+      device_(config.device),
+      replay_(config.replay, env_.spec().obs_shape(), 1),
+      rng_(static_cast<uint64_t>(config.seed) ^ 0x5707e0b5ULL) {
+  validate(config);
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  world_model_ = models::storm::WorldModel(world_model_options(config, env_.spec()));
+  world_model_->to(device_);
+  const auto& wm = config.world_model;
+  world_model_optimiser_ = std::make_unique<torch::optim::Adam>(
+      world_model_->parameters(), torch::optim::AdamOptions(wm.lr).eps(wm.adam_eps));
+  actor_critic_ = std::make_unique<agents::ActorCritic>(world_model_->feature_dim(), env_.spec().num_actions,
+                                                        config.actor_critic, device_);
+  obs_ = env_.reset(static_cast<uint64_t>(config.seed)).obs[0].clone();
+}
+
+StormJob::~StormJob() = default;
+
+at::Tensor StormJob::acting_features(const ActingContext& context, const at::Tensor& obs) {
+  torch::NoGradGuard no_grad;
+  world_model_->eval();
+  const int64_t k = static_cast<int64_t>(context.obs.size());
+  const bool posterior = options_.acting == "posterior";
+  if (!posterior && k == 0) return {};
+  std::vector<at::Tensor> frames = context.obs;
+  if (posterior) frames.push_back(obs);
+  const at::Tensor z = world_model_->encode(torch::stack(frames).unsqueeze(0).to(device_), obs_scale_).z;  // [1, n, L]
+  at::Tensor h;
+  if (k == 0) {
+    h = torch::zeros({1, world_model_->options().dim}, z.options());
+  } else {
+    const at::Tensor actions = torch::tensor(context.actions, torch::kLong).unsqueeze(0).to(device_);
+    h = world_model_->sequence(z.narrow(1, 0, k), actions).select(1, k - 1);  // output of position t-1
+  }
+  at::Tensor z_t;
+  if (posterior) {
+    z_t = z.select(1, k);
+  } else {
+    z_t = nn::straight_through_sample(world_model_->heads(h).prior_logits).flatten(-2);
+  }
+  return models::storm::WorldModelImpl::features(z_t, h);
+}
+
+int64_t StormJob::policy_action(const ActingContext& context, const at::Tensor& obs) {
+  const at::Tensor features = acting_features(context, obs);
+  if (!features.defined()) return rng_.uniform_int(0, env_.spec().num_actions - 1);
+  torch::NoGradGuard no_grad;
+  return sample_actions(actor_critic_->policy_logits(features)).item<int64_t>();
+}
+
+void StormJob::store(const at::Tensor& obs, int64_t action, const envs::StepResult& r, bool first) {
+  replay_.add(obs.unsqueeze(0), torch::tensor({action}, torch::kLong), r.reward, r.terminated, r.truncated,
+              r.life_lost, torch::tensor({first}, torch::kBool));
+}
+
+void StormJob::advance() {
+  auto start = Clock::now();
+  const bool warm = step_ < options_.warmup_steps;
+  const int64_t action =
+      warm ? rng_.uniform_int(0, env_.spec().num_actions - 1) : policy_action(acting_, obs_);
+  const envs::StepResult& result = env_.step(torch::tensor({action}, torch::kLong));
+  store(obs_, action, result, first_);
+  const bool done = result.terminated[0].item<bool>() || result.truncated[0].item<bool>();
+  acting_.push(obs_, action, options_.acting_context - 1);
+  if (done) {
+    acting_.clear();
+    const double ret = result.episode_return[0].item<double>();
+    episode_returns_.push_back(ret);
+    episode_lengths_.push_back(static_cast<double>(result.episode_length[0].item<int64_t>()));
+    recent_return_ = have_return_ ? 0.95 * recent_return_ + 0.05 * ret : ret;
+    have_return_ = true;
+  }
+  first_ = done;
+  obs_ = result.obs[0].clone();
+  ++step_;
+  add("time/act_and_env_s", seconds_since(start));
+  if (step_ > options_.warmup_steps && step_ % options_.train_every == 0) train_round();
+  if (options_.media_every > 0 && step_ % options_.media_every == 0 && step_ >= options_.warmup_steps &&
+      !media_dir_.empty() && !media_failed_)
+    write_media();
+}
+
+void StormJob::train_round() {
+  for (int64_t i = 0; i < options_.world_model_updates; ++i) update_world_model();
+  for (int64_t i = 0; i < options_.actor_critic_updates; ++i) update_actor_critic();
+}
+
+models::storm::Losses StormJob::update_world_model() {
+  const auto start = Clock::now();
+  world_model_->train();
+  const data::Batch b = replay_.sample(options_.batch_size, options_.batch_length, rng_).to(device_);
+  const at::Tensor termination = torch::logical_or(b.terminated, b.life_lost);
+  models::storm::Losses l = world_model_->loss(b.obs, b.action, b.reward, termination, b.first, obs_scale_);
+  world_model_optimiser_->zero_grad();
+  l.total.backward();
+  const at::Tensor grad_norm = clip_gradients(world_model_->parameters(), config_.world_model.grad_clip);
+  world_model_optimiser_->step();
+  ++world_model_updates_;
+  if (device_.is_cpu() && !std::isfinite(l.total.item<double>()))
+    throw std::runtime_error(fmt::format("storm: world-model loss became {} at step {}", l.total.item<double>(), step_));
+  add("world_model/loss", l.total);
+  add("world_model/reconstruction", l.reconstruction);
+  add("world_model/reward", l.reward);
+  add("world_model/termination", l.termination);
+  add("world_model/dynamics", l.dynamics);
+  add("world_model/representation", l.representation);
+  add("world_model/kl", l.kl);
+  add("world_model/posterior_entropy", l.posterior_entropy);
+  add("world_model/prior_entropy", l.prior_entropy);
+  add("world_model/reward_abs_error", l.reward_abs_error);
+  add("world_model/termination_accuracy", l.termination_accuracy);
+  add("world_model/grad_norm", grad_norm);
+  add("time/world_model_update_s", seconds_since(start));
+  return l;
+}
+
+agents::ImaginedRollout StormJob::imagine(const data::Batch& context) {
+  torch::NoGradGuard no_grad;
+  world_model_->eval();
+  const data::Batch c = context.to(device_);
+  models::storm::ImagineState state = world_model_->start(c.obs, c.action, c.first, obs_scale_);
+  const int64_t horizon = options_.imagination_horizon;
+  std::vector<at::Tensor> features, actions, rewards, continues;
+  for (int64_t i = 0; i < horizon; ++i) {
+    features.push_back(models::storm::WorldModelImpl::features(state.z, state.h));
+    const at::Tensor a = sample_actions(actor_critic_->policy_logits(features.back()));
+    const models::storm::ImagineStep s = world_model_->step(state, a);
+    actions.push_back(a);
+    rewards.push_back(s.reward);
+    continues.push_back(s.terminated.logical_not().to(s.reward.scalar_type()));
+  }
+  features.push_back(models::storm::WorldModelImpl::features(state.z, state.h));
+  agents::ImaginedRollout r;
+  r.features = torch::stack(features);
+  r.actions = torch::stack(actions);
+  r.rewards = torch::stack(rewards);
+  r.continues = torch::stack(continues);
+  return r;
+}
+
+agents::ActorCriticLosses StormJob::update_actor_critic() {
+  auto start = Clock::now();
+  const data::Batch context = replay_.sample(options_.imagination_batch, options_.imagination_context, rng_);
+  const agents::ImaginedRollout rollout = imagine(context);
+  add("time/imagination_s", seconds_since(start));
+  start = Clock::now();
+  agents::ActorCriticLosses l = actor_critic_->update(rollout);
+  ++actor_critic_updates_;
+  if (device_.is_cpu() && !std::isfinite(l.total.item<double>()))
+    throw std::runtime_error(fmt::format("storm: actor-critic loss became {} at step {}", l.total.item<double>(), step_));
+  add("actor_critic/loss", l.total);
+  add("actor_critic/policy", l.policy);
+  add("actor_critic/value", l.value);
+  add("actor_critic/slow_value", l.slow_value);
+  add("actor_critic/entropy", l.entropy);
+  add("actor_critic/return_scale", l.return_scale);
+  add("actor_critic/mean_return", l.mean_return);
+  add("actor_critic/mean_value", l.mean_value);
+  add("actor_critic/grad_norm", l.grad_norm);
+  add("imagination/reward", rollout.rewards.mean());
+  add("imagination/continue", rollout.continues.mean());
+  add("time/actor_critic_update_s", seconds_since(start));
+  return l;
+}
+
+void StormJob::write_media() {
+  const int64_t rows = replay_.num_rows(0);
+  const int64_t context = options_.imagination_context;
+  const int64_t max_positions = world_model_->options().max_positions;
+  const int64_t length = std::min({options_.media_length, rows, max_positions});
+  if (length < 2) return;
+  torch::NoGradGuard no_grad;
+  world_model_->eval();
+  const int64_t scale = std::max<int64_t>(1, 128 / env_.spec().height);
+  try {
+    std::filesystem::create_directories(media_dir_);
+    // Real frames next to the reconstruction of their posterior samples.
+    const data::Batch recent = replay_.window(0, rows - length, length);
+    const at::Tensor real = recent.obs[0].to(torch::kFloat) * obs_scale_;  // [T, C, H, W]
+    const at::Tensor recon = world_model_->decode(world_model_->encode(recent.obs.to(device_), obs_scale_).z)[0].cpu();
+    const auto real_frames = to_frames(real);
+    const auto recon_frames = to_frames(recon);
+    std::vector<Frame> pairs;
+    for (int64_t t = 0; t < length; ++t) pairs.push_back(hstack({real_frames[t], recon_frames[t]}));
+    write_gif(fmt::format("{}/reconstruction-{:08d}.gif", media_dir_, step_), pairs, 10, scale);
+
+    // Imagination from a real context: the real continuation | the model fed the real
+    // actions (open loop) | the model following the policy. Context positions show the
+    // reconstructions.
+    const int64_t ctx = std::min(context, length - 1);
+    const int64_t horizon = std::min(length, max_positions) - ctx;
+    const data::Batch d = recent.to(device_);
+    const at::Tensor ctx_obs = d.obs.narrow(1, 0, ctx), ctx_act = d.action.narrow(1, 0, ctx);
+    const at::Tensor ctx_first = d.first.narrow(1, 0, ctx);
+    std::vector<at::Tensor> open_loop, policy;
+    auto open_state = world_model_->start(ctx_obs, ctx_act, ctx_first, obs_scale_);
+    auto policy_state = world_model_->start(ctx_obs, ctx_act, ctx_first, obs_scale_);
+    for (int64_t i = 0; i < horizon; ++i) {
+      open_loop.push_back(open_state.z);
+      policy.push_back(policy_state.z);
+      if (i + 1 == horizon) break;
+      world_model_->step(open_state, d.action.select(1, ctx + i));
+      const at::Tensor a = sample_actions(
+          actor_critic_->policy_logits(models::storm::WorldModelImpl::features(policy_state.z, policy_state.h)));
+      world_model_->step(policy_state, a);
+    }
+    const at::Tensor context_recon = recon.narrow(0, 0, ctx);
+    const auto real_all = to_frames(real.narrow(0, 0, ctx + horizon));
+    const auto open_frames = to_frames(torch::cat({context_recon, world_model_->decode(torch::cat(open_loop)).cpu()}));
+    const auto policy_frames = to_frames(torch::cat({context_recon, world_model_->decode(torch::cat(policy)).cpu()}));
+    std::vector<Frame> triples;
+    for (int64_t t = 0; t < ctx + horizon; ++t)
+      triples.push_back(hstack({real_all[t], open_frames[t], policy_frames[t]}));
+    write_gif(fmt::format("{}/imagination-{:08d}.gif", media_dir_, step_), triples, 10, scale);
+  } catch (const std::exception& e) {
+    spdlog::warn("storm: media disabled: {}", e.what());
+    media_failed_ = true;
+  }
+}
+
+void StormJob::add(const std::string& key, const at::Tensor& value) {
+  auto& s = sums_[key];
+  const at::Tensor v = value.detach().to(torch::kDouble);
+  s.first = s.first.defined() ? s.first + v : v;
+  s.second += 1;
+}
+
+void StormJob::add(const std::string& key, double value) { add(key, torch::tensor(value, torch::kDouble)); }
+
+std::map<std::string, double> StormJob::take_metrics() {
+  std::map<std::string, double> out;
+  for (const auto& [key, s] : sums_) out[key] = s.first.item<double>() / static_cast<double>(s.second);
+  for (const auto& [key, value] : out)
+    if (key.rfind("time/", 0) != 0 && !std::isfinite(value))
+      throw std::runtime_error(fmt::format("storm: {} became {} by step {}", key, value, step_));
+  if (!episode_returns_.empty()) {
+    double r = 0, l = 0;
+    for (size_t i = 0; i < episode_returns_.size(); ++i) {
+      r += episode_returns_[i];
+      l += episode_lengths_[i];
+    }
+    out["episode/return"] = r / static_cast<double>(episode_returns_.size());
+    out["episode/length"] = l / static_cast<double>(episode_returns_.size());
+    out["episode/count"] = static_cast<double>(episode_returns_.size());
+  }
+  out["replay/rows"] = static_cast<double>(replay_.size());
+  out["updates/world_model"] = static_cast<double>(world_model_updates_);
+  out["updates/actor_critic"] = static_cast<double>(actor_critic_updates_);
+  sums_.clear();
+  episode_returns_.clear();
+  episode_lengths_.clear();
+  return out;
+}
+
+std::string StormJob::progress_metric() const {
+  return have_return_ ? fmt::format("return {:.2f}", recent_return_) : "";
+}
+
+void StormJob::save(OutputArchive& archive, nlohmann::json& meta) {
+  torch::serialize::OutputArchive wm;
+  world_model_->save(wm);
+  archive.write("world_model", wm);
+  torch::serialize::OutputArchive wm_opt;
+  world_model_optimiser_->save(wm_opt);
+  archive.write("world_model_optimiser", wm_opt);
+  torch::serialize::OutputArchive ac;
+  actor_critic_->save(ac);
+  archive.write("actor_critic", ac);
+  save_torch_rng(archive);
+
+  const auto& h = env_.history();
+  archive.write("env_actions", torch::from_blob(const_cast<uint8_t*>(h.actions.data()),
+                                                {static_cast<int64_t>(h.actions.size())}, torch::kUInt8)
+                                   .clone());
+  meta["env_seed"] = h.seed;
+  if (options_.save_replay_in_checkpoint) {
+    const std::string path = temporary_path("replay");
+    replay_.save(path);
+    archive.write("replay", read_bytes(path));
+    std::filesystem::remove(path);
+  }
+  meta["replay_in_checkpoint"] = options_.save_replay_in_checkpoint;
+  const auto& spec = env_.spec();
+  archive.write("acting_obs", acting_.obs.empty()
+                                  ? torch::zeros({0, spec.channels, spec.height, spec.width}, torch::kUInt8)
+                                  : torch::stack(acting_.obs));
+  archive.write("acting_actions", torch::tensor(acting_.actions, torch::kLong));
+
+  meta["rng"] = rng_to_json(rng_);
+  meta["first"] = first_;
+  meta["world_model_updates"] = world_model_updates_;
+  meta["actor_critic_updates"] = actor_critic_updates_;
+  meta["recent_return"] = recent_return_;
+  meta["have_return"] = have_return_;
+  meta["episode_returns"] = episode_returns_;
+  meta["episode_lengths"] = episode_lengths_;
+  nlohmann::json sums = nlohmann::json::object();
+  for (const auto& [key, s] : sums_) sums[key] = {s.first.item<double>(), s.second};
+  meta["metric_sums"] = sums;
+}
+
+void StormJob::load(InputArchive& archive, const nlohmann::json& meta) {
+  torch::serialize::InputArchive wm;
+  archive.read("world_model", wm);
+  world_model_->load(wm);
+  world_model_->to(device_);
+  torch::serialize::InputArchive wm_opt;
+  archive.read("world_model_optimiser", wm_opt);
+  world_model_optimiser_->load(wm_opt);
+  torch::serialize::InputArchive ac;
+  archive.read("actor_critic", ac);
+  actor_critic_->load(ac);
+
+  envs::VectorEnv::History history;
+  history.seed = meta.at("env_seed").get<uint64_t>();
+  at::Tensor actions;
+  archive.read("env_actions", actions);
+  history.actions.assign(actions.data_ptr<uint8_t>(), actions.data_ptr<uint8_t>() + actions.numel());
+  if (meta.at("replay_in_checkpoint").get<bool>()) {
+    at::Tensor bytes;
+    archive.read("replay", bytes);
+    const std::string path = temporary_path("replay");
+    write_bytes(path, bytes);
+    try {
+      replay_ = data::ReplayBuffer::load(path, config_.replay.pin_memory);
+    } catch (...) {
+      std::filesystem::remove(path);
+      throw;
+    }
+    std::filesystem::remove(path);
+    env_.restore(history);
+  } else {
+    rebuild_replay(history);
+  }
+  obs_ = env_.step_result().obs[0].clone();
+
+  at::Tensor acting_obs, acting_actions;
+  archive.read("acting_obs", acting_obs);
+  archive.read("acting_actions", acting_actions);
+  acting_.clear();
+  for (int64_t i = 0; i < acting_obs.size(0); ++i) {
+    acting_.obs.push_back(acting_obs[i].clone());
+    acting_.actions.push_back(acting_actions[i].item<int64_t>());
+  }
+
+  // The Torch generator last: replaying the history above must not disturb it.
+  load_torch_rng(archive);
+  rng_from_json(meta.at("rng"), rng_);
+  step_ = meta.at("step").get<int64_t>();
+  first_ = meta.at("first").get<bool>();
+  world_model_updates_ = meta.at("world_model_updates").get<int64_t>();
+  actor_critic_updates_ = meta.at("actor_critic_updates").get<int64_t>();
+  recent_return_ = meta.at("recent_return").get<double>();
+  have_return_ = meta.at("have_return").get<bool>();
+  episode_returns_ = meta.at("episode_returns").get<std::vector<double>>();
+  episode_lengths_ = meta.at("episode_lengths").get<std::vector<double>>();
+  sums_.clear();
+  for (const auto& [key, s] : meta.at("metric_sums").items())
+    sums_[key] = {torch::tensor(s.at(0).get<double>(), torch::kDouble), s.at(1).get<int64_t>()};
+}
+
+void StormJob::rebuild_replay(const envs::VectorEnv::History& history) {
+  // The environment is deterministic given its seed and actions, so stepping it through the
+  // history again regenerates exactly the rows stored the first time.
+  replay_ = data::ReplayBuffer(config_.replay, env_.spec().obs_shape(), 1);
+  at::Tensor obs = env_.reset(history.seed).obs[0].clone();
+  bool first = true;
+  for (uint8_t a : history.actions) {
+    const envs::StepResult& r = env_.step(torch::tensor({static_cast<int64_t>(a)}, torch::kLong));
+    store(obs, a, r, first);
+    first = r.terminated[0].item<bool>() || r.truncated[0].item<bool>();
+    obs = r.obs[0].clone();
+  }
+}
+
+std::vector<std::pair<std::string, int64_t>> StormJob::parameter_counts() {
+  const auto c = world_model_->parameter_counts();
+  auto count = [](torch::nn::Module& m) {
+    int64_t n = 0;
+    for (const auto& p : m.parameters()) n += p.numel();
+    return n;
+  };
+  const int64_t actor = count(*actor_critic_->actor());
+  const int64_t critic = count(*actor_critic_->critic());
+  return {{"world_model/encoder", c.encoder},
+          {"world_model/posterior", c.posterior},
+          {"world_model/decoder", c.decoder},
+          {"world_model/transformer", c.transformer},
+          {"world_model/heads", c.heads},
+          {"world_model", c.total},
+          {"actor_critic/actor", actor},
+          {"actor_critic/critic", critic},
+          {"actor_critic/slow_critic", count(*actor_critic_->slow_critic())},  // an EMA, not trained
+          {"actor_critic", actor + critic}};
+}
+
+std::vector<double> StormJob::evaluate(int64_t episodes, uint64_t seed) {
+  // Evaluation must not shift the training's random streams.
+  auto generator = at::detail::getDefaultCPUGenerator();
+  const at::Tensor torch_state = generator.get_state();
+  const Rng::State rng_state = rng_.state();
+  std::vector<ActingContext> contexts;
+  const auto policy = [&](const at::Tensor& obs, const at::Tensor& first) {
+    const int64_t n = obs.size(0);
+    contexts.resize(static_cast<size_t>(n));
+    std::vector<int64_t> actions(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      auto& context = contexts[static_cast<size_t>(i)];
+      if (first[i].item<bool>()) context.clear();
+      const at::Tensor o = obs[i];
+      actions[static_cast<size_t>(i)] = policy_action(context, o);
+      context.push(o, actions[static_cast<size_t>(i)], options_.acting_context - 1);
+    }
+    return torch::tensor(actions, torch::kLong);
+  };
+  std::vector<double> returns = evaluate_policy(config_.env, policy, episodes, seed);
+  generator.set_state(torch_state);
+  rng_.set_state(rng_state);
+  return returns;
+}
+
+std::unique_ptr<Job> make_storm_job(const Config& config) { return std::make_unique<StormJob>(config); }
+
+}  // namespace imagine::train

@@ -1,0 +1,84 @@
+#pragma once
+// Loop settings of the joint STORM job ([storm] in a config; specs/storm.md "Training loop").
+// Defaults are the CPU MinAtar preset (configs/storm_minatar.toml); the paper's Atari 100k
+// values are in configs/storm_atari100k.toml.
+#include <cstdint>
+#include <string>
+
+#include "imagine/agents/actor_critic/actor_critic_options.h"
+#include "imagine/core/config.h"
+#include "imagine/models/storm/world_model_options.h"
+
+namespace imagine::train {
+
+struct StormOptions {
+  int64_t warmup_steps = 1024;
+  int64_t train_every = 8;
+  int64_t world_model_updates = 1;
+  int64_t actor_critic_updates = 1;
+  int64_t batch_size = 16;
+  int64_t batch_length = 32;
+  int64_t imagination_batch = 256;
+  int64_t imagination_context = 8;
+  int64_t imagination_horizon = 16;
+  int64_t acting_context = 16;
+  std::string acting = "posterior";
+  int64_t media_every = 5000;
+  int64_t media_length = 32;
+  bool save_replay_in_checkpoint = true;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("warmup_steps", warmup_steps,
+            {"first environment steps act uniformly at random and train nothing", config::Range{0, 1e12}});
+    v.field("train_every", train_every,
+            {"after warm-up, train once every this many environment steps (1 = the paper)", config::Range{1, 1e6}});
+    v.field("world_model_updates", world_model_updates,
+            {"world-model updates per training round", config::Range{0, 1e6}});
+    v.field("actor_critic_updates", actor_critic_updates,
+            {"actor-critic updates (each on a fresh imagination) per training round", config::Range{0, 1e6}});
+    v.field("batch_size", batch_size, {"world-model batch: sequences", config::Range{1, 1e6}});
+    v.field("batch_length", batch_length,
+            {"world-model batch: steps per sequence (at most world_model.max_positions)", config::Range{2, 1e6}});
+    v.field("imagination_batch", imagination_batch, {"imagined rollouts per actor-critic update", config::Range{1, 1e7}});
+    v.field("imagination_context", imagination_context,
+            {"real steps encoded into the KV cache before imagining", config::Range{1, 1e6}});
+    v.field("imagination_horizon", imagination_horizon, {"imagined steps per rollout", config::Range{1, 1e6}});
+    v.field("acting_context", acting_context,
+            {"acting sees at most this many steps of the current episode (including the current one)",
+             config::Range{1, 1e6}});
+    v.field("acting", acting,
+            {"'posterior': act on [z_t, h_{t-1}] with z_t the posterior sample of the current frame; 'storm': "
+             "act on the prior's guess of z_t, as the reference implementation",
+             {},
+             {"posterior", "storm"}});
+    v.field("media_every", media_every,
+            {"environment steps between media GIFs (real vs reconstruction, imagined rollout); 0 = none",
+             config::Range{0, 1e12}});
+    v.field("media_length", media_length, {"frames per media GIF", config::Range{2, 1e4}});
+    v.field("save_replay_in_checkpoint", save_replay_in_checkpoint,
+            {"store the replay buffer inside each checkpoint; otherwise resume rebuilds it by replaying the "
+             "environment's action history (exact too, but costs one environment step per step trained)"});
+  }
+};
+
+// The CPU MinAtar preset's world model: the world-model defaults with a narrower transformer
+// (128) and heads, and a 3x higher learning rate for the few updates a CPU budget allows.
+inline models::storm::WorldModelOptions minatar_world_model() {
+  models::storm::WorldModelOptions o;
+  o.dim = 128;
+  o.ffn_dim = 256;
+  o.head_hidden = 128;
+  o.lr = 3e-4;
+  return o;
+}
+
+// The CPU MinAtar preset's actor-critic: hidden 256 and a learning rate of 1e-4 (paper: 512, 3e-5).
+inline agents::ActorCriticOptions minatar_actor_critic() {
+  agents::ActorCriticOptions o;
+  o.hidden = 256;
+  o.lr = 1e-4;
+  return o;
+}
+
+}  // namespace imagine::train

@@ -1,0 +1,234 @@
+#include "imagine/train/storm_job.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "imagine/core/config.h"
+#include "imagine/core/error.h"
+
+namespace imagine::train {
+namespace {
+
+Config tiny_config(const std::vector<std::string>& sets = {}) {
+  return config::read<Config>(config::Document::parse(std::string(IMAGINE_SOURCE_DIR) + "/configs/storm_tiny.toml", sets));
+}
+
+void run(StormJob& job, int64_t steps) {
+  for (int64_t i = 0; i < steps; ++i) job.advance();
+}
+
+// Everything except wall-clock timings.
+std::map<std::string, double> comparable(std::map<std::string, double> metrics) {
+  for (auto it = metrics.begin(); it != metrics.end();)
+    it = it->first.rfind("time/", 0) == 0 ? metrics.erase(it) : std::next(it);
+  return metrics;
+}
+
+std::vector<at::Tensor> parameters(torch::nn::Module& m) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+// A checkpoint in memory, written the way the runner does.
+struct Saved {
+  std::string bytes;
+  nlohmann::json meta;
+};
+
+Saved save(StormJob& job) {
+  std::stringstream stream;
+  Saved out;
+  torch::serialize::OutputArchive archive;
+  job.save(archive, out.meta);
+  archive.save_to(stream);
+  out.meta["step"] = job.step();
+  out.bytes = stream.str();
+  return out;
+}
+
+void load(StormJob& job, const Saved& saved) {
+  std::stringstream stream(saved.bytes);
+  torch::serialize::InputArchive archive;
+  archive.load_from(stream);
+  job.load(archive, saved.meta);
+}
+
+TEST(StormJobTest, WarmsUpThenTrainsWithFiniteLosses) {
+  StormJob job(tiny_config());
+  run(job, 32);  // warm-up: random actions, no updates
+  auto warm = job.take_metrics();
+  EXPECT_EQ(warm["updates/world_model"], 0);
+  EXPECT_EQ(warm["updates/actor_critic"], 0);
+  EXPECT_EQ(warm["replay/rows"], 32);
+  EXPECT_EQ(warm.count("world_model/loss"), 0u);
+  run(job, 16);  // train_every = 2: 8 rounds of one update each
+  auto m = job.take_metrics();
+  EXPECT_EQ(m["updates/world_model"], 8);
+  EXPECT_EQ(m["updates/actor_critic"], 8);
+  for (const char* key : {"world_model/loss", "world_model/reconstruction", "world_model/kl", "actor_critic/loss",
+                          "actor_critic/entropy", "actor_critic/value"}) {
+    ASSERT_EQ(m.count(key), 1u) << key;
+    EXPECT_TRUE(std::isfinite(m[key])) << key;
+  }
+  EXPECT_GT(m["world_model/reconstruction"], 0.0);
+  // The losses move the weights.
+  const auto before = parameters(*job.world_model());
+  const auto actor_before = parameters(*job.actor_critic().actor());
+  run(job, 2);
+  const auto after = parameters(*job.world_model());
+  bool changed = false;
+  for (size_t i = 0; i < before.size(); ++i) changed |= !before[i].equal(after[i]);
+  EXPECT_TRUE(changed);
+  EXPECT_FALSE(actor_before[0].equal(parameters(*job.actor_critic().actor())[0]));
+}
+
+TEST(StormJobTest, ResumesExactly) {
+  // Two of the four combinations keep the test short.
+  for (const auto& [with_replay, acting] : {std::pair<bool, std::string>{true, "posterior"}, {false, "storm"}}) {
+    {
+      SCOPED_TRACE(std::string(with_replay ? "replay in checkpoint" : "replay rebuilt") + ", acting " + acting);
+      const std::vector<std::string> sets = {std::string("storm.save_replay_in_checkpoint=") +
+                                                 (with_replay ? "true" : "false"),
+                                             "storm.acting=\"" + acting + "\""};
+      StormJob straight(tiny_config(sets));
+      run(straight, 45);  // mid-episode, between two training rounds
+      straight.take_metrics();
+      run(straight, 25);
+      const auto want = comparable(straight.take_metrics());
+
+      StormJob first_half(tiny_config(sets));
+      run(first_half, 45);
+      first_half.take_metrics();
+      const Saved checkpoint = save(first_half);
+      // The random state is the process's (LibTorch's default generator): building a job
+      // reseeds it, so the checkpoint must be taken before, as when a new process resumes.
+      StormJob resumed(tiny_config(sets));
+      load(resumed, checkpoint);
+      EXPECT_EQ(resumed.step(), 45);
+      EXPECT_EQ(resumed.replay().size(), 45);
+      run(resumed, 25);
+      const auto got = comparable(resumed.take_metrics());
+      ASSERT_EQ(got.size(), want.size());
+      for (const auto& [key, value] : want) EXPECT_EQ(got.at(key), value) << key;
+      const auto a = parameters(*straight.world_model()), b = parameters(*resumed.world_model());
+      for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].equal(b[i])) << i;
+      const auto pa = parameters(*straight.actor_critic().actor()), pb = parameters(*resumed.actor_critic().actor());
+      for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(pa[i].equal(pb[i])) << i;
+    }
+  }
+}
+
+TEST(StormJobTest, ImaginationIsDeterministicGivenTheGenerator) {
+  StormJob job(tiny_config());
+  run(job, 40);
+  Rng rng(7);
+  const data::Batch context = job.replay().sample(16, 4, rng);
+  torch::manual_seed(123);
+  const auto a = job.imagine(context);
+  torch::manual_seed(123);
+  const auto b = job.imagine(context);
+  EXPECT_EQ(a.features.sizes(), (std::vector<int64_t>{9, 16, job.world_model()->feature_dim()}));
+  EXPECT_EQ(a.actions.sizes(), (std::vector<int64_t>{8, 16}));
+  EXPECT_TRUE(a.features.equal(b.features));
+  EXPECT_TRUE(a.actions.equal(b.actions));
+  EXPECT_TRUE(a.rewards.equal(b.rewards));
+  EXPECT_TRUE(a.continues.equal(b.continues));
+  EXPECT_FALSE(a.features.requires_grad());
+  // Another draw gives another rollout.
+  const auto c = job.imagine(context);
+  EXPECT_FALSE(a.features.equal(c.features));
+}
+
+TEST(StormJobTest, EvaluatesCompleteEpisodesWithoutDisturbingTraining) {
+  const auto sets = std::vector<std::string>{"env.max_episode_steps=60"};
+  // Jobs share LibTorch's default generator, so the twin runs first, on its own.
+  StormJob twin(tiny_config(sets));
+  run(twin, 40);
+  twin.take_metrics();
+  run(twin, 6);
+  const auto want = comparable(twin.take_metrics());
+
+  StormJob job(tiny_config(sets));
+  run(job, 40);
+  job.take_metrics();
+  const auto returns = job.evaluate(3, 99);
+  ASSERT_EQ(returns.size(), 3u);
+  for (double r : returns) EXPECT_GE(r, 0.0);
+  EXPECT_EQ(job.evaluate(3, 99), returns);  // seeded
+  run(job, 6);
+  EXPECT_EQ(comparable(job.take_metrics()), want);
+}
+
+TEST(StormJobTest, WritesMediaAndCountsParameters) {
+  const std::string dir = testing::TempDir() + "/storm-media";
+  std::filesystem::remove_all(dir);
+  StormJob job(tiny_config());
+  job.set_media_dir(dir);
+  run(job, 40);  // media_every = 40
+  EXPECT_TRUE(std::filesystem::exists(dir + "/reconstruction-00000040.gif"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/imagination-00000040.gif"));
+  const auto counts = job.parameter_counts();
+  std::map<std::string, int64_t> c(counts.begin(), counts.end());
+  EXPECT_EQ(c["world_model"], c["world_model/encoder"] + c["world_model/posterior"] + c["world_model/decoder"] +
+                                  c["world_model/transformer"] + c["world_model/heads"]);
+  EXPECT_GT(c["actor_critic/actor"], 0);
+  EXPECT_EQ(c["actor_critic"], c["actor_critic/actor"] + c["actor_critic/critic"]);
+}
+
+TEST(StormJobTest, PresetsMatchTheDefaultsAndThePaper) {
+  // `imagine train` without arguments is configs/storm_minatar.toml.
+  const std::string dir = std::string(IMAGINE_SOURCE_DIR) + "/configs/";
+  Config defaults;
+  Config minatar = config::read<Config>(config::Document::parse(dir + "storm_minatar.toml", {}));
+  EXPECT_EQ(config::to_toml(minatar), config::to_toml(defaults));
+  // The Atari preset's world model is the paper's (atari_options) once the env sets A.
+  Config atari = config::read<Config>(config::Document::parse(dir + "storm_atari100k.toml", {}));
+  models::storm::WorldModelOptions paper = models::storm::atari_options(atari.world_model.num_actions);
+  EXPECT_EQ(config::to_toml(atari.world_model), config::to_toml(paper));
+  EXPECT_EQ(atari.storm.batch_size, 16);
+  EXPECT_EQ(atari.storm.batch_length, 64);
+  EXPECT_EQ(atari.storm.imagination_batch, 1024);
+  EXPECT_EQ(atari.storm.imagination_context, 8);
+  EXPECT_EQ(atari.storm.imagination_horizon, 16);
+  EXPECT_EQ(atari.storm.warmup_steps, 1024);
+  EXPECT_EQ(atari.storm.train_every, 1);
+  EXPECT_EQ(atari.steps, 100000);
+  EXPECT_EQ(atari.checkpoint_every, 2500);
+  EXPECT_EQ(config::to_toml(atari.actor_critic), config::to_toml(*std::make_unique<agents::ActorCriticOptions>()));
+}
+
+TEST(StormJobTest, RejectsInconsistentSettings) {
+  EXPECT_THROW(StormJob(tiny_config({"storm.batch_length=64"})), UserError);
+  EXPECT_THROW(StormJob(tiny_config({"storm.warmup_steps=8"})), UserError);
+  EXPECT_THROW(StormJob(tiny_config({"storm.imagination_horizon=30"})), UserError);
+}
+
+}  // namespace
+}  // namespace imagine::train
+
+namespace imagine::train {
+namespace {
+
+// The joint loop learns its world model: over 60 updates at the tiny sizes (learning rate
+// 1e-3) the reconstruction error of the first 10 updates falls by more than half by the last 10.
+TEST(StormLearning, WorldModelReconstructionImproves) {
+  StormJob job(tiny_config({"storm.train_every=1", "world_model.lr=1e-3"}));
+  run(job, 32);
+  job.take_metrics();
+  run(job, 10);
+  const double early = job.take_metrics().at("world_model/reconstruction");
+  run(job, 40);
+  job.take_metrics();
+  run(job, 10);
+  const double late = job.take_metrics().at("world_model/reconstruction");
+  RecordProperty("early", std::to_string(early));
+  RecordProperty("late", std::to_string(late));
+  EXPECT_LT(late, 0.5 * early);
+}
+
+}  // namespace
+}  // namespace imagine::train
