@@ -4,10 +4,10 @@
 
 namespace imagine::cli {
 
-void add_bench(CLI::App& app, Globals&) {
-  auto* cmd = app.add_subcommand("bench", "throughput benchmarks (not available yet)");
-  cmd->allow_extras();
-  cmd->callback([] { throw UnavailableError("'imagine bench' is not available yet"); });
+void add_bench(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("bench", "throughput benchmarks");
+  cmd->require_subcommand(1);
+  add_bench_models(cmd, g);
 }
 
 }  // namespace imagine::cli

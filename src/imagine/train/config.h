@@ -7,6 +7,7 @@
 #include "imagine/agents/a2c/a2c.h"
 #include "imagine/core/config.h"
 #include "imagine/envs/env_options.h"
+#include "imagine/train/env_model_options.h"
 
 namespace imagine::train {
 
@@ -22,20 +23,22 @@ struct Config {
   int64_t eval_episodes = 20;
   envs::EnvOptions env;
   agents::A2COptions a2c;
+  EnvModelJobOptions env_model;
 
   template <class V>
   void visit(V& v) {
-    v.field("kind", kind, {"what to train", {}, {"a2c"}});
+    v.field("kind", kind, {"what to train", {}, {"a2c", "env_model"}});
     v.field("name", name, {"run name (default: <kind>-<env>); the run directory is runs/<name>-<time>"});
     v.field("seed", seed, {"seed of everything (environments, networks, sampling)", config::Range{0, 9.2e18}});
     v.field("device", device, {"'cpu', 'cuda' or 'cuda:N'"});
     v.field("threads", threads, {"LibTorch intra-op threads; 0 = one per core", config::Range{0, 1024}});
-    v.field("steps", steps, {"environment steps (agent decisions) to train for", config::Range{1, 1e12}});
+    v.field("steps", steps, {"environment steps (agent decisions) to train for; kind = \"env_model\": training updates", config::Range{1, 1e12}});
     v.field("checkpoint_every", checkpoint_every, {"environment steps between checkpoints", config::Range{1, 1e12}});
     v.field("log_every", log_every, {"environment steps between metrics lines", config::Range{1, 1e12}});
     v.field("eval_episodes", eval_episodes, {"complete episodes in the final evaluation", config::Range{0, 1e6}});
     v.section("env", env, "Environment");
     v.section("a2c", a2c, "Model-free advantage actor-critic (kind = \"a2c\")");
+    v.section("env_model", env_model, "Environment model trained from a dataset (kind = \"env_model\"; steps, log_every and checkpoint_every count updates)");
   }
 };
 
