@@ -44,8 +44,7 @@ TEST(SsmBlocksTest, ResConvUsesTheGivenResidualOrItsInput) {
   torch::manual_seed(1);
   ResConv wide(ResConvOptions{10, 4, 4, 6});
   ResConv same(ResConvOptions{6, 4, 4, 6});
-  // The residual branch starts at zero: a fresh block is the identity on its residual.
-  EXPECT_EQ(wide->named_parameters()["conv3.weight"].abs().sum().item<float>(), 0.0f);
+  // The residual branch starts small; give it He-sized weights so the wiring check is sharp.
   {
     torch::NoGradGuard no_grad;
     wide->named_parameters()["conv3.weight"].normal_(0.0, 0.3);  // check the branch's wiring
