@@ -83,3 +83,22 @@ TEST(SsmCliTest, MissingDatasetExitsTwoSayingHowToMakeOne) {
 }
 
 }  // namespace imagine
+
+namespace imagine {
+
+TEST(SsmCliTest, BenchModelsReportsEveryClassWithTheRatioToRar) {
+  const auto r = testing::run_imagine(IMAGINE_BINARY,
+                                      "--format json bench models --batches 1 --horizon 1 --min-time 0 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 8u);  // 5 classes + 3 jumpy SSMs
+  EXPECT_EQ(rows[0]["model"], "rar");
+  EXPECT_DOUBLE_EQ(rows[0]["vs rar"].get<double>(), 1.0);
+  for (const auto& row : rows) {
+    EXPECT_GT(row["env steps/s"].get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(row["env steps/s"].get<double>(), row["model calls/s"].get<double>() * row["jump"].get<double>());
+  }
+  EXPECT_EQ(testing::run_imagine(IMAGINE_BINARY, "bench models --batches 0").exit_code, 2);
+}
+
+}  // namespace imagine
