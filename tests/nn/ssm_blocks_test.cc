@@ -44,6 +44,11 @@ TEST(SsmBlocksTest, ResConvUsesTheGivenResidualOrItsInput) {
   torch::manual_seed(1);
   ResConv wide(ResConvOptions{10, 4, 4, 6});
   ResConv same(ResConvOptions{6, 4, 4, 6});
+  // The residual branch starts small; give it He-sized weights so the wiring check is sharp.
+  {
+    torch::NoGradGuard no_grad;
+    wide->named_parameters()["conv3.weight"].normal_(0.0, 0.3);  // check the branch's wiring
+  }
   at::Tensor x = torch::randn({2, 10, 5, 5});
   at::Tensor r = torch::randn({2, 6, 5, 5});
   at::Tensor y = wide->forward(x, r);

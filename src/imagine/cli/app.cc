@@ -29,6 +29,7 @@ int run(int argc, char** argv) {
   add_info(app, g);
   add_plot(app, g);
   add_collect(app, g);
+  add_rollout(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

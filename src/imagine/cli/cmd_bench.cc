@@ -75,6 +75,7 @@ void add_bench(CLI::App& app, Globals& g) {
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 20))
       ->capture_default_str();
   envs->callback([&g] { bench_envs(g, envs_args); });
+  add_bench_models(cmd, g);
 }
 
 }  // namespace imagine::cli

@@ -68,7 +68,7 @@ void train(const Globals& g, const TrainArgs& args) {
   if (args.stop_at >= 0) options.stop_at = args.stop_at;
   const auto outcome = train::run_job(*job, *dir, metrics, options);
   if (outcome != train::RunOutcome::kFinished) return;
-  if (config.eval_episodes > 0) {
+  if (config.eval_episodes > 0 && config.kind != "env_model") {  // env_model: held-out NLL in metrics, `imagine eval`
     spdlog::info("evaluating {} complete episodes", config.eval_episodes);
     const auto returns = job->evaluate(config.eval_episodes, static_cast<uint64_t>(config.seed) + 1000003);
     nlohmann::json eval = {{"step", job->step()}, {"returns", returns}};

@@ -43,6 +43,13 @@ void add_bench(CLI::App& app, Globals& g);
 void add_info(CLI::App& app, Globals& g);
 void add_plot(CLI::App& app, Globals& g);
 void add_collect(CLI::App& app, Globals& g);
+void add_rollout(CLI::App& app, Globals& g);
+// `imagine bench models`: rollout speed of every environment-model class.
+void add_bench_models(CLI::App* bench, Globals& g);
+// `imagine eval` on a kind = "env_model" run (checkpoint_step -1: the latest): held-out NLL
+// table, appended to metrics.jsonl.
+void eval_env_model_run(const Globals& g, const std::string& run, const train::Config& config,
+                        int64_t checkpoint_step, int64_t sequences, uint64_t seed);
 
 // Held-out companion of a dataset path: "data.replay" -> "data.heldout.replay".
 std::string heldout_path(const std::string& path);

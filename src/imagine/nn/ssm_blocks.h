@@ -45,7 +45,9 @@ struct ResConvOptions {
   int64_t out = 64;  // 3x3, also the residual's channels
 };
 
-// conv 3x3->c1, ReLU, conv 5x5->c2, ReLU, conv 3x3->out, plus a residual.
+// conv 3x3->c1, ReLU, conv 5x5->c2, ReLU, conv 3x3->out, plus a residual. The last conv starts at
+// kResidualInitScale times He init, so a block starts close to the identity on its residual.
+inline constexpr double kResidualInitScale = 0.05;
 class ResConvImpl : public torch::nn::Module {
  public:
   explicit ResConvImpl(const ResConvOptions& options);

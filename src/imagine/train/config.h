@@ -11,6 +11,7 @@
 #include "imagine/envs/env_options.h"
 #include "imagine/models/storm/world_model_options.h"
 #include "imagine/train/storm_options.h"
+#include "imagine/train/env_model_options.h"
 
 namespace imagine::train {
 
@@ -31,15 +32,16 @@ struct Config {
   models::storm::WorldModelOptions world_model = minatar_world_model();
   agents::ActorCriticOptions actor_critic = minatar_actor_critic();
   data::ReplayOptions replay;
+  EnvModelJobOptions env_model;
 
   template <class V>
   void visit(V& v) {
-    v.field("kind", kind, {"what to train", {}, {"storm", "a2c"}});
+    v.field("kind", kind, {"what to train", {}, {"storm", "a2c", "env_model"}});
     v.field("name", name, {"run name (default: <kind>-<env>); the run directory is runs/<name>-<time>"});
     v.field("seed", seed, {"seed of everything (environments, networks, sampling)", config::Range{0, 9.2e18}});
     v.field("device", device, {"'cpu', 'cuda' or 'cuda:N'"});
     v.field("threads", threads, {"LibTorch intra-op threads; 0 = one per core", config::Range{0, 1024}});
-    v.field("steps", steps, {"environment steps (agent decisions) to train for", config::Range{1, 1e12}});
+    v.field("steps", steps, {"environment steps (agent decisions) to train for; kind = \"env_model\": training updates", config::Range{1, 1e12}});
     v.field("checkpoint_every", checkpoint_every, {"environment steps between checkpoints", config::Range{1, 1e12}});
     v.field("log_every", log_every, {"environment steps between metrics lines", config::Range{1, 1e12}});
     v.field("eval_episodes", eval_episodes, {"complete episodes in the final evaluation", config::Range{0, 1e6}});
@@ -49,6 +51,7 @@ struct Config {
     v.section("world_model", world_model, "STORM world model (kind = \"storm\")");
     v.section("actor_critic", actor_critic, "STORM imagination actor-critic (kind = \"storm\")");
     v.section("replay", replay, "Replay buffer (kind = \"storm\")");
+    v.section("env_model", env_model, "Environment model trained from a dataset (kind = \"env_model\"; steps, log_every and checkpoint_every count updates)");
   }
 };
 

@@ -134,6 +134,12 @@ EnvModelImpl::EnvModelImpl(const EnvModelOptions& options)
     prior_ = register_module("prior", nn::ConvStack(nn::ConvStackOptions{s + action_channels_, 1, scaled(32), 3, scaled(32), 3, 2 * z}));
     posterior_ = register_module(
         "posterior", nn::ConvStack(nn::ConvStackOptions{s + action_channels_ + e + 2 * z, 1, scaled(32), 3, scaled(32), 3, 2 * z}));
+    // Both Gaussians start close to N(0, softplus(0)): with He init their outputs scaled with
+    // the (unnormalised) state and the initial KL was ~1e7 nats per frame. Not exactly zero,
+    // so the posterior depends on the frame (and z on everything) from the start.
+    torch::NoGradGuard no_grad;
+    prior_->named_parameters()["conv3.weight"].mul_(0.01);
+    posterior_->named_parameters()["conv3.weight"].mul_(0.01);
   }
 
   // Decoder: conv_stack(1,32; 5,32; 3,64), d2s(2), conv_stack(3,64; 3,64; 1,16C), d2s(4).
