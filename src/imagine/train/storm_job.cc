@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/log.h"
 #include "imagine/core/media.h"
@@ -155,7 +156,7 @@ StormJob::StormJob(const Config& config)
       options_(config.storm),
       env_(config.env, 1, 1),
       obs_scale_(env_.spec().obs_scale),
-      device_(config.device),
+      device_(parse_device(config.device)),
       replay_(config.replay, env_.spec().obs_shape(), 1),
       rng_(static_cast<uint64_t>(config.seed) ^ 0x5707e0b5ULL) {
   validate(config);
