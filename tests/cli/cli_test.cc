@@ -58,6 +58,29 @@ TEST(CliTest, VersionReportsBuildAndRuntime) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_TRUE(j.contains("cuda_available"));
   EXPECT_TRUE(j.contains("threads"));
+  EXPECT_TRUE(j.contains("blas_core"));
+}
+
+TEST(CliTest, BenchStormTimesEachPartOfTheLoop) {
+  const std::string tiny = std::string(IMAGINE_SOURCE_DIR) + "/configs/storm_tiny.toml";
+  auto r = imagine("--format json bench storm --repeats 1 --config " + tiny);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[0]["part"], "world-model update");
+  EXPECT_EQ(rows[1]["part"], "imagination");
+  EXPECT_EQ(rows[2]["part"], "actor-critic update");
+  EXPECT_EQ(rows[3]["part"], "act + env step");
+  double sum = 0;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_GT(rows[i]["ms"].get<double>(), 0.0) << rows[i];
+    sum += rows[i]["ms per env step"].get<double>();
+  }
+  // The total is the parts weighted by the loop's schedule (each rounded to 0.01 ms).
+  EXPECT_NEAR(rows[4]["ms per env step"].get<double>(), sum, 0.03);
+  r = imagine("bench storm --set kind=a2c");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("kind"), std::string::npos) << r.err;
 }
 
 TEST(CliTest, UnknownSubcommandOrFlagExitsTwo) {

@@ -76,6 +76,7 @@ void add_bench(CLI::App& app, Globals& g) {
       ->capture_default_str();
   envs->callback([&g] { bench_envs(g, envs_args); });
   add_bench_models(cmd, g);
+  add_bench_storm(cmd, g);
 }
 
 }  // namespace imagine::cli

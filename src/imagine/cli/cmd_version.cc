@@ -12,7 +12,7 @@ void add_version(CLI::App& app, Globals& g) {
     const VersionInfo v = version_info();
     if (g.format == "json") {
       nlohmann::json j = {{"version", v.version},   {"git_revision", v.git_revision},
-                          {"libtorch", v.libtorch}, {"blas", v.blas},
+                          {"libtorch", v.libtorch}, {"blas", v.blas}, {"blas_core", v.blas_core},
                           {"threads", v.threads},   {"cuda_available", v.cuda_available},
                           {"cuda_devices", v.cuda_devices}, {"ale", v.ale}};
       std::cout << j.dump(2) << "\n";
@@ -20,7 +20,7 @@ void add_version(CLI::App& app, Globals& g) {
     }
     std::cout << "imagine " << v.version << " (" << v.git_revision << ")\n"
               << "LibTorch " << v.libtorch << "\n"
-              << "BLAS     " << v.blas << "\n"
+              << "BLAS     " << v.blas << (v.blas_core.empty() ? "" : " (kernels: " + v.blas_core + ")") << "\n"
               << "threads  " << v.threads << "\n"
               << "CUDA     " << (v.cuda_available ? "available, " + std::to_string(v.cuda_devices) + " device(s)" : "not available")
               << "\n"

@@ -77,7 +77,8 @@ nlohmann::json make_manifest(const std::string& device, uint64_t seed, const std
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   return {{"version", v.version}, {"git_revision", v.git_revision}, {"libtorch", v.libtorch},
-          {"blas", v.blas},       {"threads", v.threads},           {"device", device},
+          {"blas", v.blas},       {"blas_core", v.blas_core},       {"threads", v.threads},
+          {"device", device},
           {"seed", seed},         {"command_line", command_line},   {"start_time", stamp}};
 }
 

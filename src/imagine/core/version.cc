@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "imagine/build_info.h"
+#include "imagine/core/blas.h"
 
 namespace imagine {
 
@@ -39,6 +40,7 @@ VersionInfo version_info() {
   v.git_revision = IMAGINE_GIT_REVISION;
   v.libtorch = TORCH_VERSION;
   v.blas = loaded_blas();
+  v.blas_core = blas_core();
   v.threads = at::get_num_threads();
   v.cuda_available = torch::cuda::is_available();
   v.cuda_devices = v.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;

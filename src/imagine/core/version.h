@@ -9,6 +9,7 @@ struct VersionInfo {
   std::string git_revision;   // `git describe` at configure time
   std::string libtorch;       // LibTorch version
   std::string blas;           // the BLAS library actually loaded (from /proc/self/maps)
+  std::string blas_core;      // OpenBLAS's kernel set ("" for other BLAS libraries)
   int threads = 0;            // intra-op threads LibTorch uses
   bool cuda_available = false;
   int cuda_devices = 0;

@@ -2,9 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace imagine::nn {
 
@@ -52,12 +56,73 @@ at::Tensor CausalSelfAttentionImpl::split_heads(const at::Tensor& x) const {
   return x.view({x.size(0), x.size(1), options_.heads, head_dim_}).transpose(1, 2);
 }
 
+namespace {
+
+// One query per (batch, head) on the CPU without autograd: scores, masked softmax and the
+// weighted sum of values in one pass over the cache. This is the imagination's inner step;
+// LibTorch would run it as B*H tiny GEMMs (bmm) or as broadcast products over a
+// non-contiguous cache, both several times slower at STORM's sizes.
+// q: [B, H, 1, Dh], k/v: [B, H, Tk, Dh] with contiguous [Tk, Dh] blocks, allowed: [B|1, 1, 1, Tk]
+// -> [B, 1, H * Dh].
+at::Tensor single_query_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                  const at::Tensor& allowed, double scale) {
+  const int64_t batch = q.size(0), heads = q.size(1), head_dim = q.size(3), keys = k.size(2);
+  const at::Tensor qc = q.contiguous();
+  const at::Tensor mask = allowed.expand({batch, 1, 1, keys}).contiguous();
+  at::Tensor out = torch::empty({batch, 1, heads * head_dim}, q.options());
+  const float* qp = qc.data_ptr<float>();
+  const float* kp = k.data_ptr<float>();
+  const float* vp = v.data_ptr<float>();
+  const bool* mp = mask.data_ptr<bool>();
+  float* op = out.data_ptr<float>();
+  const int64_t kb = k.stride(0), kh = k.stride(1), vb = v.stride(0), vh = v.stride(1);
+  const auto fscale = static_cast<float>(scale);
+  at::parallel_for(0, batch * heads, 64, [&](int64_t begin, int64_t end) {
+    std::vector<float> weights(static_cast<size_t>(keys));
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t b = i / heads, h = i % heads;
+      const float* query = qp + i * head_dim;
+      const float* key = kp + b * kb + h * kh;
+      const float* value = vp + b * vb + h * vh;
+      const bool* ok = mp + b * keys;
+      float top = -std::numeric_limits<float>::infinity();
+      for (int64_t t = 0; t < keys; ++t) {
+        float dot = 0;
+        for (int64_t d = 0; d < head_dim; ++d) dot += query[d] * key[t * head_dim + d];
+        weights[t] = ok[t] ? dot * fscale : -std::numeric_limits<float>::infinity();
+        top = std::max(top, weights[t]);
+      }
+      float total = 0;
+      for (int64_t t = 0; t < keys; ++t) {
+        weights[t] = ok[t] ? std::exp(weights[t] - top) : 0.0f;
+        total += weights[t];
+      }
+      float* o = op + b * heads * head_dim + h * head_dim;
+      std::fill(o, o + head_dim, 0.0f);
+      for (int64_t t = 0; t < keys; ++t) {
+        const float w = weights[t] / total;
+        for (int64_t d = 0; d < head_dim; ++d) o[d] += w * value[t * head_dim + d];
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
 at::Tensor CausalSelfAttentionImpl::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                            const at::Tensor& allowed) {
   // q: [B, H, S, Dh], k/v: [B, H, Tk, Dh], allowed: [B|1, 1, S, Tk]
-  // A single query (an imagination step) is a batch of B*H vector products: broadcasting
-  // beats B*H tiny GEMM calls on CPU.
   const bool single = q.size(2) == 1;
+  const bool plain_cpu = q.is_cpu() && q.scalar_type() == torch::kFloat && k.scalar_type() == torch::kFloat &&
+                         v.scalar_type() == torch::kFloat && k.stride(3) == 1 && k.stride(2) == head_dim_ &&
+                         v.stride(3) == 1 && v.stride(2) == head_dim_;
+  const bool needs_grad = at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  const bool dropout_active = attn_drop_->is_training() && options_.dropout > 0;
+  if (single && plain_cpu && !needs_grad && !dropout_active)
+    return out_drop_(o_(single_query_attention(q, k, v, allowed, scale_)));
+  // Otherwise a single query is a batch of B*H vector products: broadcasting beats B*H tiny
+  // GEMM calls on CPU.
   at::Tensor scores = single ? (q * scale_ * k).sum(-1, /*keepdim=*/false).unsqueeze(2)
                              : torch::matmul(q * scale_, k.transpose(-2, -1));
   scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());

@@ -79,6 +79,8 @@ class StormJob : public Job {
   models::storm::WorldModel& world_model() { return world_model_; }
   agents::ActorCritic& actor_critic() { return *actor_critic_; }
   const data::ReplayBuffer& replay() const { return replay_; }
+  // The generator of replay windows and warm-up actions (for callers that sample contexts).
+  Rng& sampling_rng() { return rng_; }
 
  private:
   struct ActingContext {

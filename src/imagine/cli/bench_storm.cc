@@ -1,0 +1,92 @@
+// imagine bench storm: wall-clock cost of each part of STORM's training loop for a config
+// (default: the CPU preset; `--config configs/storm_atari100k.toml --set env.id=minatar/
+// breakout` gives the Atari 100k sizes on a built-in 64x64 RGB game). The replay buffer is
+// filled by the random warm-up, then each part is timed on its own: one world-model update,
+// one imagination, one actor-critic update on that imagination, and one acting step
+// (policy + environment). The per-environment-step cost combines them with the config's
+// train_every and update counts.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cmath>
+
+#include "imagine/cli/common.h"
+#include "imagine/core/error.h"
+#include "imagine/core/log.h"
+#include "imagine/train/storm_job.h"
+
+namespace imagine::cli {
+
+namespace {
+struct BenchStormArgs {
+  ConfigArgs config;
+  int64_t repeats = 10;
+};
+
+using Clock = std::chrono::steady_clock;
+
+// Mean seconds of `repeats` calls of f after one untimed call. f must finish its work (read a
+// value back) so that asynchronous devices are timed too.
+template <class F>
+double time_mean(int64_t repeats, F&& f) {
+  f();
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < repeats; ++i) f();
+  return std::chrono::duration<double>(Clock::now() - start).count() / static_cast<double>(repeats);
+}
+
+void bench_storm(const Globals& g, const BenchStormArgs& a) {
+  if (a.repeats < 1) throw UserError("--repeats must be at least 1");
+  train::Config config = load_config(a.config.file, a.config.sets);
+  if (config.kind != "storm") throw UserError("bench storm needs a kind = \"storm\" config, got '" + config.kind + "'");
+  apply_runtime(config);
+  const train::StormOptions loop = config.storm;
+  config.storm.train_every = int64_t{1} << 40;  // the job only acts; the parts are timed below
+  config.storm.media_every = 0;
+  train::StormJob job(config);
+  spdlog::info("bench storm: {} random warm-up steps on {}", loop.warmup_steps, config.env.id);
+  while (job.step() < loop.warmup_steps) job.advance();
+
+  const double wm = time_mean(a.repeats, [&] { job.update_world_model().total.item<double>(); });
+  agents::ImaginedRollout rollout;
+  const double imagination = time_mean(a.repeats, [&] {
+    const auto context = job.replay().sample(loop.imagination_batch, loop.imagination_context, job.sampling_rng());
+    rollout = job.imagine(context);
+    rollout.rewards.sum().item<double>();
+  });
+  const double ac = time_mean(a.repeats, [&] { job.actor_critic().update(rollout).total.item<double>(); });
+  const double act = time_mean(std::max<int64_t>(a.repeats, 100), [&] { job.advance(); });
+
+  const double per_round = static_cast<double>(loop.world_model_updates) * wm +
+                           static_cast<double>(loop.actor_critic_updates) * (imagination + ac);
+  const double per_step = act + per_round / static_cast<double>(loop.train_every);
+  const std::string wm_shape = fmt::format("{} x {}", loop.batch_size, loop.batch_length);
+  const std::string im_shape = fmt::format("{} x {}", loop.imagination_batch, loop.imagination_horizon);
+  Table t{{"part", "shape", "ms", "ms per env step"}, {}};
+  auto ms = [](double seconds) { return std::round(seconds * 1e5) / 100; };
+  auto per_step_share = [&](double seconds, int64_t count) {
+    return ms(seconds * static_cast<double>(count) / static_cast<double>(loop.train_every));
+  };
+  t.rows.push_back({"world-model update", wm_shape, ms(wm), per_step_share(wm, loop.world_model_updates)});
+  t.rows.push_back({"imagination", im_shape, ms(imagination), per_step_share(imagination, loop.actor_critic_updates)});
+  t.rows.push_back({"actor-critic update", im_shape, ms(ac), per_step_share(ac, loop.actor_critic_updates)});
+  t.rows.push_back({"act + env step", fmt::format("context {}", loop.acting_context), ms(act), ms(act)});
+  t.rows.push_back({"environment step (all)", fmt::format("train_every {}", loop.train_every), "", ms(per_step)});
+  spdlog::info("{} intra-op threads, device {}, {} repeats, wall clock; 100k steps ~ {:.2f} h", at::get_num_threads(),
+               config.device, a.repeats, per_step * 1e5 / 3600.0);
+  t.print(g);
+}
+}  // namespace
+
+void add_bench_storm(CLI::App* bench, Globals& g) {
+  auto* cmd = bench->add_subcommand("storm", "STORM: seconds per world-model update, imagination, actor-critic "
+                                             "update and acting step for a config");
+  static BenchStormArgs a;
+  a.config.add_to(cmd);
+  cmd->add_option("--repeats", a.repeats, "timed calls per part (acting: at least 100)")->capture_default_str();
+  cmd->callback([&g] { bench_storm(g, a); });
+}
+
+}  // namespace imagine::cli
