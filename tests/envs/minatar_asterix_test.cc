@@ -9,30 +9,18 @@
 #include <vector>
 
 #include "imagine/core/rng.h"
-#include "tests/envs/minatar_random_stats.h"
+#include "tests/envs/minatar_test_util.h"
 #include "tests/testing/env_conformance.h"
 
 namespace imagine::envs::minatar {
 namespace {
 
 constexpr int kChannels = 4;
-using Obs = std::vector<uint8_t>;
-
-EnvOptions asterix_options(double sticky = 0.0, bool ramping = true) {
-  EnvOptions o;
-  o.id = "minatar/asterix";
-  o.sticky_action_prob = sticky;
-  o.difficulty_ramping = ramping;
-  return o;
-}
-
-uint8_t at(const Obs& obs, int c, int r, int col) { return obs[static_cast<size_t>((c * 10 + r) * 10 + col)]; }
-
-int count_plane(const Obs& obs, int c) {
-  int n = 0;
-  for (int i = 0; i < 100; ++i) n += obs[static_cast<size_t>(c * 100 + i)];
-  return n;
-}
+using minatar_test::Obs;
+constexpr const char* kId = "minatar/asterix";
+using minatar_test::game_options;
+using minatar_test::at;
+using minatar_test::count_plane;
 
 int count_entities(const Asterix::State& s) {
   int n = 0;
@@ -53,16 +41,16 @@ Asterix::Entity entity(int col, int heading, bool gold) {
   return e;
 }
 
-TEST(AsterixConformance, Symbolic) { testing::check_env_conformance(asterix_options(-1)); }
+TEST(AsterixConformance, Symbolic) { testing::check_env_conformance(game_options(kId, -1)); }
 
 TEST(AsterixConformance, Rgb) {
-  EnvOptions o = asterix_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.obs = "rgb";
   testing::check_env_conformance(o, {1000, true});
 }
 
 TEST(AsterixConformance, MinimalActions) {
-  EnvOptions o = asterix_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.minimal_actions = true;
   testing::check_env_conformance(o);
   EnvPtr env = default_registry().make(o);
@@ -70,7 +58,7 @@ TEST(AsterixConformance, MinimalActions) {
 }
 
 TEST(AsterixTest, ResetShowsOnlyThePlayer) {
-  Asterix game(asterix_options());
+  Asterix game(game_options(kId));
   Obs obs(kChannels * 100);
   game.seed(1);
   game.reset(obs.data());
@@ -86,7 +74,7 @@ TEST(AsterixTest, ResetShowsOnlyThePlayer) {
 TEST(AsterixTest, FirstEntityAppearsAtStep11AlreadyMoved) {
   int right = 0;
   for (uint64_t seed = 0; seed < 40; ++seed) {
-    Asterix game(asterix_options());
+    Asterix game(game_options(kId));
     Obs obs(kChannels * 100);
     game.seed(seed);
     game.reset(obs.data());
@@ -112,7 +100,7 @@ TEST(AsterixTest, FirstEntityAppearsAtStep11AlreadyMoved) {
 }
 
 TEST(AsterixTest, EntitiesMoveEveryFiveStepsFromStep6) {
-  Asterix game(asterix_options(0.0, false));
+  Asterix game(game_options(kId, 0.0, false));
   Obs obs(kChannels * 100);
   game.seed(2);
   game.reset(obs.data());
@@ -136,7 +124,7 @@ TEST(AsterixTest, EntitiesMoveEveryFiveStepsFromStep6) {
 TEST(AsterixTest, ContactBeforeMotionCollectsGoldOrEnds) {
   Obs obs(kChannels * 100);
   {
-    Asterix game(asterix_options());
+    Asterix game(game_options(kId));
     game.seed(3);
     game.reset(obs.data());
     game.state().lanes[3] = entity(5, 1, true);  // gold at (4,5)
@@ -148,7 +136,7 @@ TEST(AsterixTest, ContactBeforeMotionCollectsGoldOrEnds) {
     EXPECT_EQ(count_plane(obs, 3), 0);
   }
   {
-    Asterix game(asterix_options());
+    Asterix game(game_options(kId));
     game.seed(3);
     game.reset(obs.data());
     game.state().lanes[3] = entity(5, 1, false);  // enemy at (4,5)
@@ -163,7 +151,7 @@ TEST(AsterixTest, ContactBeforeMotionCollectsGoldOrEnds) {
 TEST(AsterixTest, EntityMovingOntoThePlayerCollectsGoldOrEnds) {
   Obs obs(kChannels * 100);
   for (bool gold : {true, false}) {
-    Asterix game(asterix_options());
+    Asterix game(game_options(kId));
     game.seed(4);
     game.reset(obs.data());
     game.state().lanes[4] = entity(4, 1, gold);  // row 5, left of the player at (5,5)
@@ -177,7 +165,7 @@ TEST(AsterixTest, EntityMovingOntoThePlayerCollectsGoldOrEnds) {
 }
 
 TEST(AsterixTest, SpawnWithNoFreeLaneCreatesNothingButReloads) {
-  Asterix game(asterix_options());
+  Asterix game(game_options(kId));
   Obs obs(kChannels * 100);
   game.seed(5);
   game.reset(obs.data());
@@ -194,7 +182,7 @@ TEST(AsterixTest, SpawnWithNoFreeLaneCreatesNothingButReloads) {
 
 TEST(AsterixTest, RampScheduleFollowsTheTable) {
   // Lanes are emptied after every step so the player survives; the ramp does not depend on them.
-  Asterix game(asterix_options());
+  Asterix game(game_options(kId));
   Obs obs(kChannels * 100);
   game.seed(6);
   game.reset(obs.data());
@@ -211,7 +199,7 @@ TEST(AsterixTest, RampScheduleFollowsTheTable) {
 }
 
 TEST(AsterixTest, WithoutRampingSpawnsEveryTenAndMovesEveryFiveForever) {
-  Asterix game(asterix_options(0.0, false));
+  Asterix game(game_options(kId, 0.0, false));
   Obs obs(kChannels * 100);
   game.seed(7);
   game.reset(obs.data());
@@ -233,7 +221,7 @@ TEST(AsterixTest, FireActsAsNoopAndThePlayerIsClamped) {
   std::vector<int64_t> actions(300);
   for (auto& a : actions) a = policy.uniform_int(0, 4);
   auto run = [&](bool fire_for_noop) {
-    Asterix game(asterix_options());
+    Asterix game(game_options(kId));
     game.seed(9);
     Obs obs(kChannels * 100), all;
     game.reset(obs.data());
@@ -247,7 +235,7 @@ TEST(AsterixTest, FireActsAsNoopAndThePlayerIsClamped) {
   };
   EXPECT_EQ(run(true), run(false));
 
-  Asterix game(asterix_options());
+  Asterix game(game_options(kId));
   Obs obs(kChannels * 100);
   game.seed(10);
   game.reset(obs.data());
@@ -261,7 +249,7 @@ TEST(AsterixTest, FireActsAsNoopAndThePlayerIsClamped) {
 }
 
 TEST(AsterixTest, RandomPlayKeepsTheTestableProperties) {
-  EnvPtr env = default_registry().make(asterix_options(0.1));
+  EnvPtr env = default_registry().make(game_options(kId, 0.1));
   Rng policy(11);
   Obs prev(kChannels * 100), obs(kChannels * 100);
   env->seed(12);
@@ -315,7 +303,7 @@ TEST(AsterixTest, RandomPlayKeepsTheTestableProperties) {
 TEST(AsterixTest, SpawnsAreOneThirdGoldAndHalfRightHeading) {
   // Ramping off, lanes emptied after each step: every spawn attempt at steps 11, 21, ...
   // creates exactly one entity, seen right after its step.
-  Asterix game(asterix_options(0.0, false));
+  Asterix game(game_options(kId, 0.0, false));
   Obs obs(kChannels * 100);
   game.seed(13);
   game.reset(obs.data());

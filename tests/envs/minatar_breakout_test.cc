@@ -9,29 +9,18 @@
 #include <vector>
 
 #include "imagine/core/rng.h"
-#include "tests/envs/minatar_random_stats.h"
+#include "tests/envs/minatar_test_util.h"
 #include "tests/testing/env_conformance.h"
 
 namespace imagine::envs::minatar {
 namespace {
 
 constexpr int kChannels = 4;
-using Obs = std::vector<uint8_t>;
-
-EnvOptions breakout_options(double sticky = 0.0) {
-  EnvOptions o;
-  o.id = "minatar/breakout";
-  o.sticky_action_prob = sticky;
-  return o;
-}
-
-uint8_t at(const Obs& obs, int c, int r, int col) { return obs[static_cast<size_t>((c * 10 + r) * 10 + col)]; }
-
-int count_plane(const Obs& obs, int c) {
-  int n = 0;
-  for (int i = 0; i < 100; ++i) n += obs[static_cast<size_t>(c * 100 + i)];
-  return n;
-}
+using minatar_test::Obs;
+constexpr const char* kId = "minatar/breakout";
+using minatar_test::game_options;
+using minatar_test::at;
+using minatar_test::count_plane;
 
 // The single set cell of a plane; fails the test if there is not exactly one.
 std::pair<int, int> only_cell(const Obs& obs, int c) {
@@ -44,7 +33,7 @@ std::pair<int, int> only_cell(const Obs& obs, int c) {
 // A game reset with a seed whose start draw is k (0: ball at column 0, 1: column 9).
 Breakout game_with_start(int k, Obs& obs) {
   for (uint64_t seed = 0;; ++seed) {
-    Breakout game(breakout_options());
+    Breakout game(game_options(kId));
     game.seed(seed);
     game.reset(obs.data());
     if (game.state().ball_col == (k == 0 ? 0 : 9)) return game;
@@ -62,16 +51,16 @@ void set_brick(Breakout::State& s, int r, int c, bool on) {
   b = on;
 }
 
-TEST(BreakoutConformance, Symbolic) { testing::check_env_conformance(breakout_options(-1)); }
+TEST(BreakoutConformance, Symbolic) { testing::check_env_conformance(game_options(kId, -1)); }
 
 TEST(BreakoutConformance, Rgb) {
-  EnvOptions o = breakout_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.obs = "rgb";
   testing::check_env_conformance(o, {1000, true});
 }
 
 TEST(BreakoutConformance, MinimalActions) {
-  EnvOptions o = breakout_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.minimal_actions = true;
   testing::check_env_conformance(o);
   EnvPtr env = default_registry().make(o);
@@ -82,7 +71,7 @@ TEST(BreakoutTest, ResetPlacesBricksPaddleAndBallOnEitherSide) {
   Obs obs(kChannels * 100);
   int left = 0, right = 0;
   for (uint64_t seed = 0; seed < 200; ++seed) {
-    Breakout game(breakout_options());
+    Breakout game(game_options(kId));
     game.seed(seed);
     game.reset(obs.data());
     EXPECT_EQ(only_cell(obs, 0), std::make_pair(9, 4));
@@ -294,7 +283,7 @@ TEST(BreakoutTest, OnlyLeftAndRightMatterAndThePaddleIsClamped) {
   std::vector<int64_t> actions(200);
   for (auto& a : actions) a = std::vector<int64_t>{0, 2, 4, 5}[static_cast<size_t>(policy.uniform_int(0, 3))];
   auto run = [&](bool use_actions) {
-    Breakout game(breakout_options());
+    Breakout game(game_options(kId));
     game.seed(3);
     Obs obs(kChannels * 100), all;
     game.reset(obs.data());
@@ -316,7 +305,7 @@ TEST(BreakoutTest, OnlyLeftAndRightMatterAndThePaddleIsClamped) {
 }
 
 TEST(BreakoutTest, RandomPlayKeepsTheTestableProperties) {
-  EnvOptions o = breakout_options(0.1);
+  EnvOptions o = game_options(kId, 0.1);
   EnvPtr env = default_registry().make(o);
   Rng policy(5);
   Obs prev(kChannels * 100), obs(kChannels * 100);

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "imagine/core/rng.h"
-#include "tests/envs/minatar_random_stats.h"
+#include "tests/envs/minatar_test_util.h"
 #include "tests/testing/env_conformance.h"
 
 namespace imagine::envs::minatar {
@@ -18,22 +18,11 @@ namespace {
 
 constexpr int kChannels = 7;
 constexpr int kEpisodeSteps = 2501;
-using Obs = std::vector<uint8_t>;
-
-EnvOptions freeway_options(double sticky = 0.0) {
-  EnvOptions o;
-  o.id = "minatar/freeway";
-  o.sticky_action_prob = sticky;
-  return o;
-}
-
-uint8_t at(const Obs& obs, int c, int r, int col) { return obs[static_cast<size_t>((c * 10 + r) * 10 + col)]; }
-
-int count_plane(const Obs& obs, int c) {
-  int n = 0;
-  for (int i = 0; i < 100; ++i) n += obs[static_cast<size_t>(c * 100 + i)];
-  return n;
-}
+using minatar_test::Obs;
+constexpr const char* kId = "minatar/freeway";
+using minatar_test::game_options;
+using minatar_test::at;
+using minatar_test::count_plane;
 
 int chicken_row(const Obs& obs) {
   EXPECT_EQ(count_plane(obs, 0), 1);
@@ -43,17 +32,17 @@ int chicken_row(const Obs& obs) {
   return -1;
 }
 
-TEST(FreewayConformance, Symbolic) { testing::check_env_conformance(freeway_options(-1)); }
+TEST(FreewayConformance, Symbolic) { testing::check_env_conformance(game_options(kId, -1)); }
 
 TEST(FreewayConformance, Rgb) {
-  EnvOptions o = freeway_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.obs = "rgb";
   o.max_episode_steps = 300;  // RGB rendering is slow in Debug; the symbolic suite covers 2,501
   testing::check_env_conformance(o, {700, true});
 }
 
 TEST(FreewayConformance, MinimalActions) {
-  EnvOptions o = freeway_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.minimal_actions = true;
   testing::check_env_conformance(o);
   EnvPtr env = default_registry().make(o);
@@ -61,7 +50,7 @@ TEST(FreewayConformance, MinimalActions) {
 }
 
 TEST(FreewayTest, ResetPutsCarsAtColumnZeroAndTheChickenAtTheBottom) {
-  Freeway game(freeway_options());
+  Freeway game(game_options(kId));
   Obs obs(kChannels * 100);
   game.seed(1);
   game.reset(obs.data());
@@ -80,7 +69,7 @@ TEST(FreewayTest, ResetPutsCarsAtColumnZeroAndTheChickenAtTheBottom) {
 }
 
 TEST(FreewayTest, EpisodeIsTruncatedAfterExactly2501Steps) {
-  EnvPtr env = default_registry().make(freeway_options(0.1));
+  EnvPtr env = default_registry().make(game_options(kId, 0.1));
   Rng policy(2);
   env->seed(3);
   for (int episode = 0; episode < 2; ++episode) {
@@ -95,7 +84,7 @@ TEST(FreewayTest, EpisodeIsTruncatedAfterExactly2501Steps) {
 
 TEST(FreewayTest, ChickenMovesAtMostOnceEveryThreeSteps) {
   // Always up: moves happen exactly at steps 4, 7, 10, ...; the earliest crossing is step 28.
-  Freeway game(freeway_options());
+  Freeway game(game_options(kId));
   Obs prev(kChannels * 100), obs(kChannels * 100);
   game.seed(4);
   game.reset(prev.data());
@@ -124,7 +113,7 @@ TEST(FreewayTest, ChickenMovesAtMostOnceEveryThreeSteps) {
 
 TEST(FreewayTest, CarsMoveEveryPeriodPlusOneStepsAndWrap) {
   // With noop the chicken stays in row 9 and no crossing re-randomises the cars.
-  Freeway game(freeway_options());
+  Freeway game(game_options(kId));
   Obs obs(kChannels * 100);
   game.seed(5);
   game.reset(obs.data());
@@ -144,7 +133,7 @@ TEST(FreewayTest, CarsMoveEveryPeriodPlusOneStepsAndWrap) {
 }
 
 TEST(FreewayTest, CrossingRewardsAndRerandomisesCarsInPlace) {
-  Freeway game(freeway_options());
+  Freeway game(game_options(kId));
   Obs obs(kChannels * 100);
   game.seed(6);
   game.reset(obs.data());
@@ -169,7 +158,7 @@ TEST(FreewayTest, HitsSendTheChickenBackWithoutPenalty) {
   Obs obs(kChannels * 100);
   {
     // A car moving onto the chicken.
-    Freeway game(freeway_options());
+    Freeway game(game_options(kId));
     game.seed(7);
     game.reset(obs.data());
     Freeway::State& s = game.state();
@@ -184,7 +173,7 @@ TEST(FreewayTest, HitsSendTheChickenBackWithoutPenalty) {
   }
   {
     // The chicken moving onto a car that stays put.
-    Freeway game(freeway_options());
+    Freeway game(game_options(kId));
     game.seed(7);
     game.reset(obs.data());
     Freeway::State& s = game.state();
@@ -199,7 +188,7 @@ TEST(FreewayTest, HitsSendTheChickenBackWithoutPenalty) {
 }
 
 TEST(FreewayTest, DownInTheBottomRowStillSpendsTheMove) {
-  Freeway game(freeway_options());
+  Freeway game(game_options(kId));
   Obs obs(kChannels * 100);
   game.seed(8);
   game.reset(obs.data());
@@ -216,7 +205,7 @@ TEST(FreewayTest, OnlyUpAndDownMatter) {
   std::vector<int64_t> actions(600);
   for (auto& a : actions) a = policy.uniform_int(0, 5);
   auto run = [&](bool collapse) {
-    Freeway game(freeway_options());
+    Freeway game(game_options(kId));
     game.seed(10);
     Obs obs(kChannels * 100), all;
     game.reset(obs.data());
@@ -232,7 +221,7 @@ TEST(FreewayTest, OnlyUpAndDownMatter) {
 }
 
 TEST(FreewayTest, RandomPlayKeepsTheTestableProperties) {
-  EnvPtr env = default_registry().make(freeway_options(0.1));
+  EnvPtr env = default_registry().make(game_options(kId, 0.1));
   Rng policy(11);
   Obs prev(kChannels * 100), obs(kChannels * 100);
   env->seed(12);
@@ -280,7 +269,7 @@ TEST(FreewayTest, RandomPlayKeepsTheTestableProperties) {
 }
 
 TEST(FreewayTest, PeriodsAndHeadingsAreUniform) {
-  Freeway game(freeway_options());
+  Freeway game(game_options(kId));
   game.seed(13);
   std::vector<int> periods(6, 0);
   int right = 0, n = 0;

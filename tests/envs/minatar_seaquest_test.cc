@@ -10,7 +10,7 @@
 
 #include "imagine/core/rng.h"
 #include "imagine/envs/registry.h"
-#include "tests/envs/minatar_random_stats.h"
+#include "tests/envs/minatar_test_util.h"
 #include "tests/testing/env_conformance.h"
 
 namespace imagine::envs::minatar {
@@ -22,16 +22,12 @@ constexpr int kNever = 1 << 30;  // a spawn countdown that never reaches 0 in a 
 
 enum : int64_t { kNoop = 0, kLeft = 1, kUp = 2, kRight = 3, kDown = 4, kFire = 5 };
 
-EnvOptions seaquest_options(double sticky = 0.0) {
-  EnvOptions o;
-  o.id = "minatar/seaquest";
-  o.sticky_action_prob = sticky;
-  return o;
-}
+constexpr const char* kId = "minatar/seaquest";
+using minatar_test::game_options;
 
 // A game with sticky actions off, reset, and an observation buffer.
 struct Fixture {
-  explicit Fixture(EnvOptions options = seaquest_options()) : game(options), obs(kChannels * 100) {
+  explicit Fixture(EnvOptions options = game_options(kId)) : game(options), obs(kChannels * 100) {
     game.seed(1);
     game.reset(obs.data());
   }
@@ -50,17 +46,17 @@ struct Fixture {
   std::vector<uint8_t> obs;
 };
 
-TEST(SeaquestConformance, Symbolic) { testing::check_env_conformance(seaquest_options(-1)); }
+TEST(SeaquestConformance, Symbolic) { testing::check_env_conformance(game_options(kId, -1)); }
 
 TEST(SeaquestConformance, Rgb) {
-  EnvOptions o = seaquest_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.obs = "rgb";
   o.image_size = 32;
   testing::check_env_conformance(o, {1000, true});
 }
 
 TEST(SeaquestConformance, MinimalActions) {
-  EnvOptions o = seaquest_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.minimal_actions = true;
   testing::check_env_conformance(o);
 }
@@ -201,7 +197,7 @@ TEST(SeaquestTest, SurfacingWithFewerDiversPaysNothing) {
 // 5.6: the ramp table, and no ramp when ramping is disabled.
 TEST(SeaquestTest, RampScheduleFollowsTable) {
   for (bool ramping : {true, false}) {
-    EnvOptions o = seaquest_options();
+    EnvOptions o = game_options(kId);
     o.difficulty_ramping = ramping;
     Fixture f(o);
     State s = f.game.state();
@@ -376,7 +372,7 @@ TEST(SeaquestTest, DiversAreCollectedUpToSix) {
 
 // Testable properties 4-7 checked along random play.
 TEST(SeaquestTest, InvariantsUnderRandomPlay) {
-  EnvOptions o = seaquest_options(0.1);
+  EnvOptions o = game_options(kId, 0.1);
   Fixture f(o);
   f.game.seed(3);
   f.game.reset(f.obs.data());

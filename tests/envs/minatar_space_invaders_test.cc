@@ -10,7 +10,7 @@
 
 #include "imagine/core/rng.h"
 #include "imagine/envs/registry.h"
-#include "tests/envs/minatar_random_stats.h"
+#include "tests/envs/minatar_test_util.h"
 #include "tests/testing/env_conformance.h"
 
 namespace imagine::envs::minatar {
@@ -23,15 +23,11 @@ constexpr int kNever = 1 << 30;  // a countdown that never reaches 0 in a test
 
 enum : int64_t { kNoop = 0, kLeft = 1, kUp = 2, kRight = 3, kDown = 4, kFire = 5 };
 
-EnvOptions invaders_options(double sticky = 0.0) {
-  EnvOptions o;
-  o.id = "minatar/space_invaders";
-  o.sticky_action_prob = sticky;
-  return o;
-}
+constexpr const char* kId = "minatar/space_invaders";
+using minatar_test::game_options;
 
 struct Fixture {
-  explicit Fixture(EnvOptions options = invaders_options()) : game(options), obs(kChannels * 100) {
+  explicit Fixture(EnvOptions options = game_options(kId)) : game(options), obs(kChannels * 100) {
     game.reset(obs.data());
   }
   StepOutcome step(int64_t action) { return game.step(action, obs.data()); }
@@ -49,17 +45,17 @@ Grid grid_of(std::initializer_list<std::pair<int, int>> cells) {
   return g;
 }
 
-TEST(SpaceInvadersConformance, Symbolic) { testing::check_env_conformance(invaders_options(-1)); }
+TEST(SpaceInvadersConformance, Symbolic) { testing::check_env_conformance(game_options(kId, -1)); }
 
 TEST(SpaceInvadersConformance, Rgb) {
-  EnvOptions o = invaders_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.obs = "rgb";
   o.image_size = 32;
   testing::check_env_conformance(o, {1000, true});
 }
 
 TEST(SpaceInvadersConformance, MinimalActions) {
-  EnvOptions o = invaders_options(-1);
+  EnvOptions o = game_options(kId, -1);
   o.minimal_actions = true;
   testing::check_env_conformance(o);
 }
@@ -79,7 +75,7 @@ TEST(SpaceInvadersTest, ResetObservation) {
 }
 
 TEST(SpaceInvadersTest, MinimalActionSet) {
-  EnvOptions o = invaders_options();
+  EnvOptions o = game_options(kId);
   o.minimal_actions = true;
   Fixture f(o);
   ASSERT_EQ(f.game.spec().num_actions, 4);
@@ -243,7 +239,7 @@ TEST(SpaceInvadersTest, KillsAfterMotionAndPassThrough) {
 // countdowns, heading and bullets carry over.
 TEST(SpaceInvadersTest, WaveClearRefillsAndRamps) {
   for (bool ramping : {true, false}) {
-    EnvOptions o = invaders_options();
+    EnvOptions o = game_options(kId);
     o.difficulty_ramping = ramping;
     Fixture f(o);
     for (int wave = 1; wave <= 9; ++wave) {
@@ -307,7 +303,7 @@ TEST(SpaceInvadersTest, AliensReachingTheCannonEndTheGame) {
 // Properties 2 and 8: deterministic given the executed actions; 2 and 4 behave like noop.
 TEST(SpaceInvadersTest, DeterministicAndUpDownAreNoop) {
   auto run = [](uint64_t seed, bool replace_up_down) {
-    EnvOptions o = invaders_options(0.0);
+    EnvOptions o = game_options(kId, 0.0);
     EnvPtr env = default_registry().make(o);
     env->seed(seed);
     std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_size()));
@@ -336,7 +332,7 @@ TEST(SpaceInvadersTest, DeterministicAndUpDownAreNoop) {
 
 // Properties 1, 4, 5, 7 along random play.
 TEST(SpaceInvadersTest, InvariantsUnderRandomPlay) {
-  Fixture f(invaders_options(0.1));
+  Fixture f(game_options(kId, 0.1));
   f.game.seed(4);
   f.game.reset(f.obs.data());
   Rng policy(5);

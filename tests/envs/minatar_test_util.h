@@ -1,6 +1,7 @@
 #pragma once
-// Random-policy episode statistics for the MinAtar statistical tests (minatar-rules.md
-// section 8: uniform over all 6 actions, sticky actions 0.1, difficulty ramping on).
+// Shared pieces of the MinAtar rule tests: options, observation access, and the
+// random-policy episode statistics of minatar-rules.md section 8 (uniform over all 6
+// actions, sticky actions 0.1, difficulty ramping on).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,11 +9,31 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "imagine/core/rng.h"
 #include "imagine/envs/registry.h"
 
 namespace imagine::envs::minatar_test {
+
+using Obs = std::vector<uint8_t>;  // a symbolic observation, [C, 10, 10]
+
+// `id` with the given sticky-action probability (-1: the game's default) and ramping.
+inline EnvOptions game_options(const std::string& id, double sticky = 0.0, bool ramping = true) {
+  EnvOptions o;
+  o.id = id;
+  o.sticky_action_prob = sticky;
+  o.difficulty_ramping = ramping;
+  return o;
+}
+
+inline uint8_t at(const Obs& obs, int c, int r, int col) { return obs[static_cast<size_t>((c * 10 + r) * 10 + col)]; }
+
+inline int count_plane(const Obs& obs, int c) {
+  int n = 0;
+  for (int i = 0; i < 100; ++i) n += obs[static_cast<size_t>(c * 100 + i)];
+  return n;
+}
 
 struct EpisodeStats {
   int64_t episodes = 0;
