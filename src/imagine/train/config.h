@@ -22,7 +22,7 @@ struct Config {
   int64_t seed = 1;
   std::string device = "cpu";
   int64_t threads = 0;
-  int64_t steps = 10000;
+  int64_t steps = 15000;
   int64_t checkpoint_every = 2500;
   int64_t log_every = 250;
   int64_t eval_episodes = 20;
