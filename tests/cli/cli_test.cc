@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -150,6 +154,41 @@ TEST(CliTest, TrainWritesRunDirectoryAndRefusesToOverwrite) {
   const auto rows = nlohmann::json::parse(r.out);
   EXPECT_EQ(rows[0]["episodes"], 4);
   EXPECT_EQ(rows[0]["returns"].size(), 4u);
+}
+
+// Ctrl-C (SIGINT) during training: a checkpoint is written, the exit code is 130 and the run
+// continues from that checkpoint with --resume.
+TEST(CliTest, InterruptWritesACheckpointThatResumes) {
+  const std::string run = temp_path("interrupted");
+  const std::string out = run + ".out", err = run + ".err";
+  const std::string command = std::string("exec ") + IMAGINE_BINARY + " train " + kTinyJob +
+                              " --set steps=1000000000 --run-dir " + run + " >" + out + " 2>" + err + " </dev/null";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until training has logged a metrics line (at most 60 s), then interrupt it.
+  for (int i = 0; i < 600 && read_file(run + "/metrics.jsonl").empty(); ++i) usleep(100000);
+  ASSERT_FALSE(read_file(run + "/metrics.jsonl").empty()) << read_file(err);
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << read_file(err);
+  EXPECT_EQ(WEXITSTATUS(status), 130) << read_file(err);
+  EXPECT_NE(read_file(err).find("interrupted at step"), std::string::npos) << read_file(err);
+  const std::string latest = read_file(run + "/checkpoints/latest");  // e.g. "step-000012345.pt"
+  const auto digits = latest.find_first_of("0123456789");
+  ASSERT_NE(digits, std::string::npos) << latest;
+  const int64_t step = std::stoll(latest.substr(digits));
+  ASSERT_GT(step, 0);
+  auto r = imagine("train --resume " + run + " --set steps=" + std::to_string(step + 320));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("resumed from"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("| minatar/breakout | 3 |"), std::string::npos) << r.out;
+  fs::remove(out);
+  fs::remove(err);
 }
 
 TEST(CliTest, ResumedRunEqualsUninterruptedRun) {

@@ -45,7 +45,7 @@ int run(int argc, char** argv) {
     std::cerr << "imagine: internal error: " << e.what() << "\n";
     return 1;
   }
-  return 0;
+  return g.exit_code;
 }
 
 }  // namespace imagine::cli

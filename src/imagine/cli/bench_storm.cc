@@ -1,6 +1,8 @@
-// imagine bench storm: wall-clock cost of each part of STORM's training loop for a config
-// (default: the CPU preset; `--config configs/storm_atari100k.toml --set env.id=minatar/
-// breakout` gives the Atari 100k sizes on a built-in 64x64 RGB game). The replay buffer is
+// imagine bench storm: wall-clock and CPU cost of each part of STORM's training loop for a
+// config (default: the CPU preset; `--config configs/storm_atari100k.toml --set
+// env.id=minatar/breakout --set env.obs=rgb` gives the Atari 100k sizes on a built-in 64x64
+// RGB game). With one thread on a busy machine the CPU time is the better estimate of the
+// wall time on an idle one. The replay buffer is
 // filled by the random warm-up, then each part is timed on its own: one world-model update,
 // one imagination, one actor-critic update on that imagination, and one acting step
 // (policy + environment). The per-environment-step cost combines them with the config's
@@ -10,7 +12,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <cmath>
+#include <ctime>
 
 #include "imagine/cli/common.h"
 #include "imagine/core/error.h"
@@ -27,14 +31,27 @@ struct BenchStormArgs {
 
 using Clock = std::chrono::steady_clock;
 
-// Mean seconds of `repeats` calls of f after one untimed call. f must finish its work (read a
+double process_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+struct Timing {
+  double wall = 0;  // seconds per call
+  double cpu = 0;   // CPU seconds of the whole process per call (all threads)
+};
+
+// Mean cost of `repeats` calls of f after one untimed call. f must finish its work (read a
 // value back) so that asynchronous devices are timed too.
 template <class F>
-double time_mean(int64_t repeats, F&& f) {
+Timing time_mean(int64_t repeats, F&& f) {
   f();
   const auto start = Clock::now();
+  const double cpu_start = process_cpu_s();
   for (int64_t i = 0; i < repeats; ++i) f();
-  return std::chrono::duration<double>(Clock::now() - start).count() / static_cast<double>(repeats);
+  const auto n = static_cast<double>(repeats);
+  return {std::chrono::duration<double>(Clock::now() - start).count() / n, (process_cpu_s() - cpu_start) / n};
 }
 
 void bench_storm(const Globals& g, const BenchStormArgs& a) {
@@ -49,33 +66,40 @@ void bench_storm(const Globals& g, const BenchStormArgs& a) {
   spdlog::info("bench storm: {} random warm-up steps on {}", loop.warmup_steps, config.env.id);
   while (job.step() < loop.warmup_steps) job.advance();
 
-  const double wm = time_mean(a.repeats, [&] { job.update_world_model().total.item<double>(); });
+  const Timing wm = time_mean(a.repeats, [&] { job.update_world_model().total.item<double>(); });
   agents::ImaginedRollout rollout;
-  const double imagination = time_mean(a.repeats, [&] {
+  const Timing imagination = time_mean(a.repeats, [&] {
     const auto context = job.replay().sample(loop.imagination_batch, loop.imagination_context, job.sampling_rng());
     rollout = job.imagine(context);
     rollout.rewards.sum().item<double>();
   });
-  const double ac = time_mean(a.repeats, [&] { job.actor_critic().update(rollout).total.item<double>(); });
-  const double act = time_mean(std::max<int64_t>(a.repeats, 100), [&] { job.advance(); });
+  const Timing ac = time_mean(a.repeats, [&] { job.actor_critic().update(rollout).total.item<double>(); });
+  const Timing act = time_mean(std::max<int64_t>(a.repeats, 100), [&] { job.advance(); });
 
-  const double per_round = static_cast<double>(loop.world_model_updates) * wm +
-                           static_cast<double>(loop.actor_critic_updates) * (imagination + ac);
-  const double per_step = act + per_round / static_cast<double>(loop.train_every);
-  const std::string wm_shape = fmt::format("{} x {}", loop.batch_size, loop.batch_length);
-  const std::string im_shape = fmt::format("{} x {}", loop.imagination_batch, loop.imagination_horizon);
-  Table t{{"part", "shape", "ms", "ms per env step"}, {}};
-  auto ms = [](double seconds) { return std::round(seconds * 1e5) / 100; };
-  auto per_step_share = [&](double seconds, int64_t count) {
-    return ms(seconds * static_cast<double>(count) / static_cast<double>(loop.train_every));
+  // Seconds per environment step of a part done `count` times every train_every steps.
+  auto share = [&](double seconds, int64_t count) {
+    return seconds * static_cast<double>(count) / static_cast<double>(loop.train_every);
   };
-  t.rows.push_back({"world-model update", wm_shape, ms(wm), per_step_share(wm, loop.world_model_updates)});
-  t.rows.push_back({"imagination", im_shape, ms(imagination), per_step_share(imagination, loop.actor_critic_updates)});
-  t.rows.push_back({"actor-critic update", im_shape, ms(ac), per_step_share(ac, loop.actor_critic_updates)});
-  t.rows.push_back({"act + env step", fmt::format("context {}", loop.acting_context), ms(act), ms(act)});
-  t.rows.push_back({"environment step (all)", fmt::format("train_every {}", loop.train_every), "", ms(per_step)});
-  spdlog::info("{} intra-op threads, device {}, {} repeats, wall clock; 100k steps ~ {:.2f} h", at::get_num_threads(),
-               config.device, a.repeats, per_step * 1e5 / 3600.0);
+  auto per_step = [&](double Timing::*field) {
+    return act.*field + share(wm.*field, loop.world_model_updates) +
+           share(imagination.*field + ac.*field, loop.actor_critic_updates);
+  };
+  auto ms = [](double seconds) { return std::round(seconds * 1e5) / 100; };
+  Table t{{"part", "shape", "ms", "cpu ms", "ms per env step"}, {}};
+  auto row = [&](const std::string& part, const std::string& shape, const Timing& timing, int64_t count) {
+    t.rows.push_back({part, shape, ms(timing.wall), ms(timing.cpu), ms(share(timing.wall, count))});
+  };
+  row("world-model update", fmt::format("{} x {}", loop.batch_size, loop.batch_length), wm, loop.world_model_updates);
+  const std::string im_shape = fmt::format("{} x {}", loop.imagination_batch, loop.imagination_horizon);
+  row("imagination", im_shape, imagination, loop.actor_critic_updates);
+  row("actor-critic update", im_shape, ac, loop.actor_critic_updates);
+  t.rows.push_back({"act + env step", fmt::format("context {}", loop.acting_context), ms(act.wall), ms(act.cpu),
+                    ms(act.wall)});
+  t.rows.push_back({"environment step (all)", fmt::format("train_every {}", loop.train_every), "",
+                    ms(per_step(&Timing::cpu)), ms(per_step(&Timing::wall))});
+  spdlog::info("{} intra-op threads, device {}, {} repeats; ms: wall clock, cpu ms: process CPU time (all threads); "
+               "100k steps ~ {:.2f} h of wall clock",
+               at::get_num_threads(), config.device, a.repeats, per_step(&Timing::wall) * 1e5 / 3600.0);
   t.print(g);
 }
 }  // namespace

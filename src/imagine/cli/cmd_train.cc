@@ -34,7 +34,7 @@ void print_evaluation(const Globals& g, const std::string& id, const std::vector
   t.print(g);
 }
 
-void train(const Globals& g, const TrainArgs& args) {
+void train(Globals& g, const TrainArgs& args) {
   const bool resuming = !args.resume.empty();
   if (resuming && !args.config.file.empty())
     throw UserError("--resume takes the config from the run directory; drop --config");
@@ -67,6 +67,11 @@ void train(const Globals& g, const TrainArgs& args) {
   options.log_every = config.log_every;
   if (args.stop_at >= 0) options.stop_at = args.stop_at;
   const auto outcome = train::run_job(*job, *dir, metrics, options);
+  if (outcome == train::RunOutcome::kInterrupted) {
+    spdlog::info("continue with --resume {}", dir->path());
+    g.exit_code = 130;  // the shell's code for a run ended by SIGINT
+    return;
+  }
   if (outcome != train::RunOutcome::kFinished) return;
   if (config.eval_episodes > 0 && config.kind != "env_model") {  // env_model: held-out NLL in metrics, `imagine eval`
     spdlog::info("evaluating {} complete episodes", config.eval_episodes);

@@ -13,6 +13,7 @@ namespace imagine::cli {
 struct Globals {
   std::string format = "md";  // results on stdout: markdown tables or JSON
   std::string command_line;   // as typed, for manifests
+  int exit_code = 0;          // returned by main() when the command finishes without an error
 };
 
 struct ConfigArgs {
