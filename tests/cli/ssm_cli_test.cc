@@ -68,6 +68,17 @@ TEST(SsmCliTest, CollectTrainEvalRollout) {
   in.read(magic, 4);
   EXPECT_EQ(std::string(magic, 4), "GIF8");
   EXPECT_GT(fs::file_size(png), 0u);
+  // A .png --out is the strip (a PNG file, not GIF bytes under a .png name); others are refused.
+  const std::string only_png = dir + "/only.png";
+  r = imagine("rollout " + run + " --context-from " + dir + "/breakout.heldout.replay --horizon 3 --out " + only_png);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream png_in(only_png, std::ios::binary);
+  char png_magic[4] = {};
+  png_in.read(png_magic, 4);
+  EXPECT_EQ(std::string(png_magic + 1, 3), "PNG");
+  r = imagine("rollout " + run + " --context-from " + dir + "/breakout.heldout.replay --out " + dir + "/x.jpg");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("x.jpg"), std::string::npos) << r.err;
 }
 
 TEST(SsmCliTest, MissingDatasetExitsTwoSayingHowToMakeOne) {

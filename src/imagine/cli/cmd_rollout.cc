@@ -1,4 +1,4 @@
-// imagine rollout RUN --context-from DATASET --horizon H --out FILE.gif: the real frames of a
+// imagine rollout RUN --context-from DATASET --horizon H --out FILE.gif|.png: the real frames of a
 // held-out trajectory next to the frames an env_model run predicts from its first context
 // frames under the same actions (several samples for stochastic models). Bernoulli outputs
 // are drawn as their mean probabilities.
@@ -51,6 +51,11 @@ Frame vstack(const std::vector<Frame>& frames, int64_t gap = 2) {
 void rollout(const Globals& g, const RolloutArgs& a) {
   if (a.horizon < 1) throw UserError("--horizon must be at least 1");
   if (a.samples < 1) throw UserError("--samples must be at least 1");
+  const std::string ext = std::filesystem::path(a.out).extension().string();
+  if (ext != ".gif" && ext != ".png")
+    throw UserError("--out '" + a.out + "' must end in .gif (animation) or .png (strip of the predicted steps)");
+  if (!a.strip.empty() && std::filesystem::path(a.strip).extension() != ".png")
+    throw UserError("--strip '" + a.strip + "' must end in .png");
   const RunDir dir = RunDir::open(a.run);
   const train::Config config = load_config(dir.config_path(), {});
   if (config.kind != "env_model")
@@ -96,13 +101,18 @@ void rollout(const Globals& g, const RolloutArgs& a) {
     for (int64_t s = 0; s < k; ++s) predicted += (s ? " " : "") + fmt::format("{:g}", r[s].item<double>());
     rewards.rows.push_back({t + 1, (t + 1) * o.jump, seq.reward[0][t].item<double>(), predicted});
   }
-  write_gif(a.out, gif, 40, a.scale);
-  spdlog::info("wrote {}: {} update {}, {} context + {} predicted frames; panels: real, then {} prediction(s)", a.out,
-               o.model_class, step, o.context, a.horizon, k);
-  if (!a.strip.empty()) {
-    write_png_strip(a.strip, strip, a.scale);
-    spdlog::info("wrote {}: predicted steps left to right; real on top, predictions below", a.strip);
+  auto write_strip = [&](const std::string& file) {
+    write_png_strip(file, strip, a.scale);
+    spdlog::info("wrote {}: predicted steps left to right; real on top, predictions below", file);
+  };
+  if (ext == ".gif") {
+    write_gif(a.out, gif, 40, a.scale);
+    spdlog::info("wrote {}: {} update {}, {} context + {} predicted frames; panels: real, then {} prediction(s)", a.out,
+                 o.model_class, step, o.context, a.horizon, k);
+  } else {
+    write_strip(a.out);
   }
+  if (!a.strip.empty()) write_strip(a.strip);
   rewards.print(g);
 }
 }  // namespace
@@ -115,7 +125,7 @@ void add_rollout(CLI::App& app, Globals& g) {
       ->required();
   cmd->add_option("--horizon", a.horizon, "predicted model steps (each is `jump` environment steps)")
       ->capture_default_str();
-  cmd->add_option("--out", a.out, "GIF file")->required();
+  cmd->add_option("--out", a.out, "output file: .gif (animation of all panels) or .png (strip)")->required();
   cmd->add_option("--strip", a.strip, "also write a PNG strip: steps left to right, real above predictions");
   cmd->add_option("--samples", a.samples, "predictions drawn for stochastic models")->capture_default_str();
   cmd->add_option("--seed", a.seed, "seed of the trajectory choice and of the samples")->capture_default_str();
