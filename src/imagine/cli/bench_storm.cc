@@ -13,8 +13,6 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <cmath>
-#include <ctime>
 
 #include "imagine/cli/common.h"
 #include "imagine/core/error.h"

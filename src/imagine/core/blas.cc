@@ -20,6 +20,7 @@ std::string blas_core() {
 void select_blas_kernels(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice, or our re-exec
   if (blas_core() != "Prescott") return;                    // recognised CPU, or not OpenBLAS
+#if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   const char* core = nullptr;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -33,6 +34,9 @@ void select_blas_kernels(char** argv) {
   setenv("OPENBLAS_CORETYPE", core, 1);
   execv("/proc/self/exe", argv);
   unsetenv("OPENBLAS_CORETYPE");  // exec failed: carry on with the generic kernels
+#else
+  (void)argv;  // "Prescott" is an x86 name; other architectures keep OpenBLAS's choice
+#endif
 }
 
 }  // namespace imagine
