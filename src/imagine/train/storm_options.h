@@ -76,7 +76,7 @@ inline models::storm::WorldModelOptions minatar_world_model() {
 // The CPU MinAtar preset's actor-critic: hidden 256, a learning rate of 1e-4 and an entropy
 // bonus of 3e-3 (paper: 512, 3e-5, 3e-4). MinAtar's imagined returns span less than 1, so the
 // return scale sits at its floor and advantages stay small: with the paper's 3e-4 the policy
-// collapsed onto one action within ~600 updates and scored below random (0.35 vs 0.50 on
+// collapsed onto one action within ~1,000 updates and scored below random (0.35 vs 0.50 on
 // Breakout after 10k steps); with 3e-3 the same job scored 1.45 (docs/results.md).
 inline agents::ActorCriticOptions minatar_actor_critic() {
   agents::ActorCriticOptions o;
