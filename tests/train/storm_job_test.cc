@@ -143,6 +143,25 @@ TEST(StormJobTest, ImaginationIsDeterministicGivenTheGenerator) {
   EXPECT_FALSE(a.features.equal(c.features));
 }
 
+TEST(StormJobTest, SoftContinueIsTheProbabilityTheThresholdRounds) {
+  // The same trained state in two jobs that differ only in the imagined continue.
+  StormJob hard(tiny_config());
+  run(hard, 40);
+  StormJob soft(tiny_config({"storm.imagined_continue=probability"}));
+  load(soft, save(hard));
+  Rng rng(7);
+  const data::Batch context = hard.replay().sample(16, 4, rng);
+  torch::manual_seed(5);
+  const auto h = hard.imagine(context);
+  torch::manual_seed(5);
+  const auto s = soft.imagine(context);
+  ASSERT_TRUE(h.features.equal(s.features));
+  EXPECT_GT(s.continues.min().item<float>(), 0.0f);
+  EXPECT_LT(s.continues.max().item<float>(), 1.0f);
+  EXPECT_TRUE((s.continues >= 0.5f).to(h.continues.scalar_type()).equal(h.continues));
+  EXPECT_FALSE(s.continues.equal(h.continues));
+}
+
 TEST(StormJobTest, EvaluatesCompleteEpisodesWithoutDisturbingTraining) {
   const auto sets = std::vector<std::string>{"env.max_episode_steps=60"};
   // Jobs share LibTorch's default generator, so the twin runs first, on its own.

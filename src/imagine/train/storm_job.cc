@@ -277,6 +277,7 @@ agents::ImaginedRollout StormJob::imagine(const data::Batch& context) {
   const data::Batch c = context.to(device_);
   models::storm::ImagineState state = world_model_->start(c.obs, c.action, c.first, obs_scale_);
   const int64_t horizon = options_.imagination_horizon;
+  const bool soft_continue = options_.imagined_continue == "probability";
   std::vector<at::Tensor> features, actions, rewards, continues;
   for (int64_t i = 0; i < horizon; ++i) {
     features.push_back(models::storm::WorldModelImpl::features(state.z, state.h));
@@ -284,7 +285,8 @@ agents::ImaginedRollout StormJob::imagine(const data::Batch& context) {
     const models::storm::ImagineStep s = world_model_->step(state, a);
     actions.push_back(a);
     rewards.push_back(s.reward);
-    continues.push_back(s.terminated.logical_not().to(s.reward.scalar_type()));
+    continues.push_back(soft_continue ? torch::sigmoid(-s.termination_logit).to(s.reward.scalar_type())
+                                      : s.terminated.logical_not().to(s.reward.scalar_type()));
   }
   features.push_back(models::storm::WorldModelImpl::features(state.z, state.h));
   agents::ImaginedRollout r;

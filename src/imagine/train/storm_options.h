@@ -23,6 +23,7 @@ struct StormOptions {
   int64_t imagination_horizon = 16;
   int64_t acting_context = 16;
   std::string acting = "posterior";
+  std::string imagined_continue = "threshold";
   int64_t media_every = 5000;
   int64_t media_length = 32;
   bool save_replay_in_checkpoint = true;
@@ -52,6 +53,12 @@ struct StormOptions {
              "act on the prior's guess of z_t, as the reference implementation",
              {},
              {"posterior", "storm"}});
+    v.field("imagined_continue", imagined_continue,
+            {"continue flag of an imagined step, which scales its discount: 'threshold': 1 unless the "
+             "termination logit is > 0 (the reference); 'probability': the predicted probability of not "
+             "terminating (DreamerV3), which keeps a signal when deaths are too rare to ever pass 0.5",
+             {},
+             {"threshold", "probability"}});
     v.field("media_every", media_every,
             {"environment steps between media GIFs (real vs reconstruction, imagined rollout); 0 = none",
              config::Range{0, 1e12}});
