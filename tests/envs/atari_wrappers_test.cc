@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 #include <numeric>
+#include <random>
 #include <vector>
 
 #include "imagine/core/error.h"
@@ -235,6 +236,7 @@ class PictureEnv : public Env {
     reset(obs);
     return {};
   }
+  std::vector<uint8_t>& picture() { return image_; }
 
  private:
   EnvSpec spec_;
@@ -264,6 +266,45 @@ TEST(AtariWrappersTest, AreaResizeOfAConstantImageIsConstant) {
     }
     const auto bilinear = resize_image(image, 3, 210, 160, 64, 64, ResizeMethod::kBilinear);
     for (uint8_t o : bilinear) ASSERT_EQ(o, v);
+  }
+}
+
+// A picture that changes a few rows per step (sometimes none, sometimes all), like a game
+// screen, for the incremental area resize.
+class ChangingPictureEnv : public PictureEnv {
+ public:
+  ChangingPictureEnv(int64_t c, int64_t h, int64_t w) : PictureEnv(c, h, w, std::vector<uint8_t>(c * h * w)), rng_(5) {}
+  StepOutcome step(int64_t, uint8_t* obs) override {
+    std::vector<uint8_t>& image = picture();
+    const uint64_t kind = rng_() % 8;
+    const size_t changes = kind == 0 ? 0 : kind == 1 ? image.size() : 1 + rng_() % 20;
+    for (size_t i = 0; i < changes; ++i) {
+      const size_t at = kind == 1 ? i : rng_() % image.size();
+      image[at] = static_cast<uint8_t>(rng_());
+    }
+    reset(obs);
+    return {};
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+TEST(AtariWrappersTest, IncrementalAreaResizeEqualsAFullResizeEveryStep) {
+  for (auto [oh, ow] : {std::pair<int64_t, int64_t>{64, 64}, {84, 84}, {7, 13}}) {
+    auto inner = std::make_unique<ChangingPictureEnv>(3, 210, 160);
+    ChangingPictureEnv* source = inner.get();
+    Resize env(std::move(inner), oh, ow, ResizeMethod::kArea);
+    Resizer full(210, 160, oh, ow, ResizeMethod::kArea);
+    std::vector<uint8_t> obs(static_cast<size_t>(3 * oh * ow)), want(obs.size());
+    env.reset(obs.data());
+    for (int step = 0; step < 300; ++step) {
+      // Unobserved steps change the picture too; the next observed one must show it.
+      env.step(0, step % 5 == 4 ? nullptr : obs.data());
+      if (step % 5 == 4) continue;
+      full.resize(source->picture().data(), want.data(), 3);
+      ASSERT_EQ(obs, want) << oh << "x" << ow << " step " << step;
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "imagine/core/error.h"
@@ -113,9 +114,9 @@ Resizer::Resizer(int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, Resiz
   }
 }
 
-void Resizer::resize(const uint8_t* in, uint8_t* out, int64_t channels) {
+void Resizer::resize(const uint8_t* in, uint8_t* out, int64_t channels, const uint8_t* changed_rows) {
   for (int64_t c = 0; c < channels; ++c) {
-    if (method_ == ResizeMethod::kArea) resize_area(in + c * in_h_ * in_w_, out + c * out_h_ * out_w_);
+    if (method_ == ResizeMethod::kArea) resize_area(in + c * in_h_ * in_w_, out + c * out_h_ * out_w_, changed_rows);
     else resize_bilinear(in + c * in_h_ * in_w_, out + c * out_h_ * out_w_);
   }
 }
@@ -139,7 +140,7 @@ void area_columns(const Acc* acc, const int64_t* first, const uint32_t* overlap,
 }  // namespace
 
 template <class Acc>
-void Resizer::area_rows(const uint8_t* in, uint8_t* out) {
+void Resizer::area_rows(const uint8_t* in, uint8_t* out, const uint8_t* changed_rows) {
   // Locals, so that stores through the uint8_t output cannot force members to be reloaded.
   Acc* acc = std::is_same<Acc, uint16_t>::value ? reinterpret_cast<Acc*>(acc16_.data())
                                                  : reinterpret_cast<Acc*>(acc_.data());
@@ -150,8 +151,12 @@ void Resizer::area_rows(const uint8_t* in, uint8_t* out) {
   for (int64_t y = 0; y < out_h_; ++y) {
     // Vertical: overlap-weighted sums of whole input rows (contiguous, vectorisable).
     const Taps& t = rows_[static_cast<size_t>(y)];
-    const uint8_t* src = in + t.first * in_w;
     const size_t n_rows = t.overlap.size();
+    if (changed_rows && std::none_of(changed_rows + t.first, changed_rows + t.first + static_cast<int64_t>(n_rows),
+                                     [](uint8_t c) { return c != 0; })) {
+      continue;
+    }
+    const uint8_t* src = in + t.first * in_w;
     const Acc w0 = static_cast<Acc>(t.overlap[0]);
     for (int64_t x = 0; x < in_w; ++x) acc[x] = static_cast<Acc>(w0 * src[x]);
     for (size_t k = 1; k < n_rows; ++k) {
@@ -170,10 +175,10 @@ void Resizer::area_rows(const uint8_t* in, uint8_t* out) {
   }
 }
 
-void Resizer::resize_area(const uint8_t* in, uint8_t* out) {
+void Resizer::resize_area(const uint8_t* in, uint8_t* out, const uint8_t* changed_rows) {
   // 16-bit column sums are enough (and twice as wide per vector) when in_h * 255 < 2^16.
-  if (in_h_ * 255 < 65536) area_rows<uint16_t>(in, out);
-  else area_rows<uint32_t>(in, out);
+  if (in_h_ * 255 < 65536) area_rows<uint16_t>(in, out, changed_rows);
+  else area_rows<uint32_t>(in, out, changed_rows);
 }
 
 void Resizer::resize_bilinear(const uint8_t* in, uint8_t* out) {
@@ -201,22 +206,74 @@ void Resizer::resize_bilinear(const uint8_t* in, uint8_t* out) {
   }
 }
 
+namespace {
+uint64_t load8(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// flags[r] = whether row r of any of the `channels` h x w planes differs between a and b.
+void mark_changed_rows(const uint8_t* a, const uint8_t* b, int64_t channels, int64_t h, int64_t w,
+                       uint8_t* flags) {
+  for (int64_t r = 0; r < h; ++r) {
+    uint64_t diff = 0;
+    for (int64_t c = 0; c < channels; ++c) {
+      const uint8_t* x = a + (c * h + r) * w;
+      const uint8_t* y = b + (c * h + r) * w;
+      int64_t i = 0;
+      for (; i + 8 <= w; i += 8) diff |= load8(x + i) ^ load8(y + i);
+      for (; i < w; ++i) diff |= static_cast<uint64_t>(x[i] ^ y[i]);
+    }
+    flags[r] = diff != 0;
+  }
+}
+}  // namespace
+
 Resize::Resize(EnvPtr inner, int64_t height, int64_t width, ResizeMethod method)
     : Wrapper(std::move(inner)),
       resizer_(inner_->spec().height, inner_->spec().width, height, width, method),
-      raw_(static_cast<size_t>(inner_->spec().obs_size())) {
+      incremental_(method == ResizeMethod::kArea) {
+  const auto raw_size = static_cast<size_t>(inner_->spec().obs_size());
+  raw_[0].resize(raw_size);
+  if (incremental_) {
+    raw_[1].resize(raw_size);
+    out_.resize(static_cast<size_t>(inner_->spec().channels * height * width));
+    changed_rows_.resize(static_cast<size_t>(inner_->spec().height));
+  }
   spec_.height = height;
   spec_.width = width;
 }
 
+void Resize::output(uint8_t* obs) {
+  const uint8_t* frame = raw_[current_].data();
+  if (!incremental_) {
+    resizer_.resize(frame, obs, spec_.channels);
+    return;
+  }
+  const uint8_t* changed = nullptr;
+  if (have_previous_) {
+    const EnvSpec& in = inner_->spec();
+    mark_changed_rows(frame, raw_[1 - current_].data(), in.channels, in.height, in.width, changed_rows_.data());
+    changed = changed_rows_.data();
+  }
+  resizer_.resize(frame, out_.data(), spec_.channels, changed);
+  have_previous_ = true;
+  std::memcpy(obs, out_.data(), out_.size());
+}
+
 void Resize::reset(uint8_t* obs) {
-  inner_->reset(obs ? raw_.data() : nullptr);
-  if (obs) resizer_.resize(raw_.data(), obs, spec_.channels);
+  if (!obs) return inner_->reset(nullptr);
+  if (incremental_) current_ = 1 - current_;
+  inner_->reset(raw_[current_].data());
+  output(obs);
 }
 
 StepOutcome Resize::step(int64_t action, uint8_t* obs) {
-  const StepOutcome out = inner_->step(action, obs ? raw_.data() : nullptr);
-  if (obs) resizer_.resize(raw_.data(), obs, spec_.channels);
+  if (!obs) return inner_->step(action, nullptr);
+  if (incremental_) current_ = 1 - current_;
+  const StepOutcome out = inner_->step(action, raw_[current_].data());
+  output(obs);
   return out;
 }
 

@@ -27,8 +27,10 @@ ResizeMethod parse_resize_method(const std::string& name);  // "area" | "bilinea
 class Resizer {
  public:
   Resizer(int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, ResizeMethod method);
-  // in: [channels, in_h, in_w] uint8 -> out: [channels, out_h, out_w] uint8.
-  void resize(const uint8_t* in, uint8_t* out, int64_t channels);
+  // in: [channels, in_h, in_w] uint8 -> out: [channels, out_h, out_w] uint8. With
+  // `changed_rows` (one flag per input row; area only), output rows whose footprint holds no
+  // changed input row are left as they are in `out`: the caller keeps the previous result there.
+  void resize(const uint8_t* in, uint8_t* out, int64_t channels, const uint8_t* changed_rows = nullptr);
 
   // The taps of one output index along an axis: input indices [first, first + weights.size()).
   struct Taps {
@@ -41,13 +43,13 @@ class Resizer {
   const std::vector<Taps>& cols() const { return cols_; }
 
  private:
-  void resize_area(const uint8_t* in, uint8_t* out);
+  void resize_area(const uint8_t* in, uint8_t* out, const uint8_t* changed_rows);
   void resize_bilinear(const uint8_t* in, uint8_t* out);
   int64_t in_h_, in_w_, out_h_, out_w_;
   ResizeMethod method_;
   std::vector<Taps> rows_, cols_;
   template <class Acc>
-  void area_rows(const uint8_t* in, uint8_t* out);
+  void area_rows(const uint8_t* in, uint8_t* out, const uint8_t* changed_rows);
   // Area: column taps padded to a common count (zero overlaps) for a fixed inner loop.
   int64_t col_taps_ = 0;
   std::vector<int64_t> col_first_;
@@ -58,7 +60,10 @@ class Resizer {
   std::vector<uint8_t> horizontal_;   // bilinear: in_h x out_w intermediate
 };
 
-// Resizes every observation plane of the inner env to height x width.
+// Resizes every observation plane of the inner env to height x width. Area resizing is
+// incremental: the inner env's frames alternate between two buffers, and only output rows
+// whose input rows differ from the previous frame's are recomputed (on Atari most rows stay
+// the same from one step to the next, and the resize is most of the wrapper stack's cost).
 class Resize : public Wrapper {
  public:
   Resize(EnvPtr inner, int64_t height, int64_t width, ResizeMethod method);
@@ -66,8 +71,15 @@ class Resize : public Wrapper {
   StepOutcome step(int64_t action, uint8_t* obs) override;
 
  private:
+  // Resizes raw_[current_] into obs (through out_ when incremental).
+  void output(uint8_t* obs);
   Resizer resizer_;
-  std::vector<uint8_t> raw_;
+  bool incremental_;
+  std::vector<uint8_t> raw_[2];
+  int current_ = 0;
+  bool have_previous_ = false;  // out_ holds the resize of raw_[current_]
+  std::vector<uint8_t> out_;
+  std::vector<uint8_t> changed_rows_;
 };
 
 }  // namespace imagine::envs
