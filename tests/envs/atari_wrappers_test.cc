@@ -274,8 +274,15 @@ TEST(AtariWrappersTest, AreaResizeOfAConstantImageIsConstant) {
 class ChangingPictureEnv : public PictureEnv {
  public:
   ChangingPictureEnv(int64_t c, int64_t h, int64_t w) : PictureEnv(c, h, w, std::vector<uint8_t>(c * h * w)), rng_(5) {}
-  StepOutcome step(int64_t, uint8_t* obs) override {
+  // Action 1 fails before writing anything; action 2 inverts one pixel (twice: back again).
+  StepOutcome step(int64_t action, uint8_t* obs) override {
     std::vector<uint8_t>& image = picture();
+    if (action == 1) throw UserError("test: action 1 fails");
+    if (action == 2) {
+      image[1000] = static_cast<uint8_t>(~image[1000]);
+      reset(obs);
+      return {};
+    }
     const uint64_t kind = rng_() % 8;
     const size_t changes = kind == 0 ? 0 : kind == 1 ? image.size() : 1 + rng_() % 20;
     for (size_t i = 0; i < changes; ++i) {
@@ -305,6 +312,12 @@ TEST(AtariWrappersTest, IncrementalAreaResizeEqualsAFullResizeEveryStep) {
       full.resize(source->picture().data(), want.data(), 3);
       ASSERT_EQ(obs, want) << oh << "x" << ow << " step " << step;
     }
+    // A failed step between a change and its undoing must not hide the undoing.
+    env.step(2, obs.data());
+    EXPECT_THROW(env.step(1, obs.data()), UserError);
+    env.step(2, obs.data());
+    full.resize(source->picture().data(), want.data(), 3);
+    EXPECT_EQ(obs, want) << oh << "x" << ow << " after a failed step";
   }
 }
 

@@ -262,17 +262,21 @@ void Resize::output(uint8_t* obs) {
   std::memcpy(obs, out_.data(), out_.size());
 }
 
+// The inner env writes into the spare buffer, which becomes current only once it succeeded:
+// if it throws, raw_[current_] and out_ still belong together.
+uint8_t* Resize::spare() { return raw_[incremental_ ? 1 - current_ : 0].data(); }
+
 void Resize::reset(uint8_t* obs) {
   if (!obs) return inner_->reset(nullptr);
+  inner_->reset(spare());
   if (incremental_) current_ = 1 - current_;
-  inner_->reset(raw_[current_].data());
   output(obs);
 }
 
 StepOutcome Resize::step(int64_t action, uint8_t* obs) {
   if (!obs) return inner_->step(action, nullptr);
+  const StepOutcome out = inner_->step(action, spare());
   if (incremental_) current_ = 1 - current_;
-  const StepOutcome out = inner_->step(action, raw_[current_].data());
   output(obs);
   return out;
 }

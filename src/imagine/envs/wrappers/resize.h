@@ -71,6 +71,7 @@ class Resize : public Wrapper {
   StepOutcome step(int64_t action, uint8_t* obs) override;
 
  private:
+  uint8_t* spare();
   // Resizes raw_[current_] into obs (through out_ when incremental).
   void output(uint8_t* obs);
   Resizer resizer_;
