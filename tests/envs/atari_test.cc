@@ -18,6 +18,15 @@
 #include "imagine/envs/registry.h"
 #include "tests/testing/env_conformance.h"
 
+#if IMAGINE_HAVE_ALE
+#include <ale/ale_interface.hpp>
+
+#include <algorithm>
+#include <memory>
+
+#include "imagine/envs/atari/ale_env.h"
+#endif
+
 namespace imagine::envs {
 namespace {
 
@@ -296,6 +305,60 @@ TEST(AtariTest, ObservationShowsTheScreen) {
     EXPECT_LT(green / plane, red / plane) << resize;
   }
 }
+
+#if IMAGINE_HAVE_ALE
+// ALE's screen as RGB planes [3, 210, 160].
+std::vector<uint8_t> ale_planes(ale::ALEInterface& ale) {
+  std::vector<unsigned char> hwc;
+  ale.getScreenRGB(hwc);
+  const size_t n = hwc.size() / 3;
+  std::vector<uint8_t> planes(hwc.size());
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t c = 0; c < 3; ++c) planes[c * n + i] = hwc[3 * i + c];
+  }
+  return planes;
+}
+
+// The palette and max-pool fast paths against ALE's own RGB screen, in lockstep with a bare
+// ALE (no sticky actions, so both emulators follow the same actions exactly): the unwrapped
+// env shows getScreenRGB, frame skip 4 the channel-wise max of the last two frames' screens.
+TEST(AtariTest, FramesEqualAlesScreenRgb) {
+  REQUIRE_ALE_AND_ROMS(dir);
+  for (const char* game : {"pong", "breakout", "ms_pacman"}) {
+    for (const int64_t skip : {1, 4}) {
+      const std::string rom = atari::find_rom(game, *dir);
+      ale::ALEInterface bare;
+      bare.setFloat("repeat_action_probability", 0.0f);
+      bare.setInt("frame_skip", 1);
+      bare.setInt("max_num_frames_per_episode", 0);
+      bare.loadROM(rom);
+      bare.reset_game();
+      const ale::ActionVect actions = bare.getMinimalActionSet();
+      FrameSkip env(std::make_unique<atari::AleEnv>("atari/test", rom, 0.0), skip, true);
+      std::vector<uint8_t> obs(static_cast<size_t>(env.spec().obs_size()));
+      env.reset(obs.data());
+      ASSERT_EQ(obs, ale_planes(bare)) << game << " after reset";
+      Rng policy(3);
+      for (int step = 0; step < 150; ++step) {
+        const int64_t a = policy.uniform_int(0, static_cast<int64_t>(actions.size()) - 1);
+        const StepOutcome out = env.step(a, obs.data());
+        std::vector<uint8_t> previous, want;
+        for (int64_t f = 0; f < skip; ++f) {
+          bare.act(actions[static_cast<size_t>(a)]);
+          previous = std::move(want);
+          want = ale_planes(bare);
+        }
+        if (skip > 1) {
+          std::transform(want.begin(), want.end(), previous.begin(), want.begin(),
+                         [](uint8_t x, uint8_t y) { return std::max(x, y); });
+        }
+        ASSERT_EQ(obs, want) << game << " skip " << skip << " step " << step;
+        if (out.terminated) break;
+      }
+    }
+  }
+}
+#endif
 
 TEST(AtariConformance, Pong) {
   REQUIRE_ALE_AND_ROMS(dir);
