@@ -122,9 +122,13 @@ void fill8(uint32_t rgb, uint8_t* r, uint8_t* g, uint8_t* b) {
   std::memcpy(b, &bb, 8);
 }
 
-bool uniform8(uint64_t indices) { return indices == (indices & 0xff) * kBytes8; }
-
-void lookup8(const uint8_t* screen, const uint32_t* palette, uint8_t* r, uint8_t* g, uint8_t* b) {
+// 8 pixels from palette indices (`indices` holds the same 8 bytes as `screen`).
+void convert8(uint64_t indices, const uint8_t* screen, const uint32_t* palette, uint8_t* r, uint8_t* g,
+              uint8_t* b) {
+  if (indices == (indices & 0xff) * kBytes8) {
+    fill8(palette[indices & 0xff], r, g, b);
+    return;
+  }
   for (int j = 0; j < 8; ++j) {
     const uint32_t rgb = palette[screen[j]];
     r[j] = static_cast<uint8_t>(rgb >> 16);
@@ -141,11 +145,7 @@ void AleEnv::current_frame(uint8_t* obs) {
   uint8_t* r = obs;
   uint8_t* g = obs + kScreenPixels;
   uint8_t* b = obs + 2 * kScreenPixels;
-  for (int64_t i = 0; i < kScreenPixels; i += 8) {
-    const uint64_t now = load8(screen + i);
-    if (uniform8(now)) fill8(palette[now & 0xff], r + i, g + i, b + i);
-    else lookup8(screen + i, palette, r + i, g + i, b + i);
-  }
+  for (int64_t i = 0; i < kScreenPixels; i += 8) convert8(load8(screen + i), screen + i, palette, r + i, g + i, b + i);
 }
 
 bool AleEnv::keep_frame() {
@@ -166,8 +166,7 @@ void AleEnv::pooled_frame(uint8_t* obs) {
   for (int64_t i = 0; i < kScreenPixels; i += 8) {
     const uint64_t now = load8(screen + i);
     if (now == load8(kept + i)) {
-      if (uniform8(now)) fill8(palette[now & 0xff], r + i, g + i, b + i);
-      else lookup8(screen + i, palette, r + i, g + i, b + i);
+      convert8(now, screen + i, palette, r + i, g + i, b + i);
       continue;
     }
     for (int64_t j = i; j < i + 8; ++j) {
