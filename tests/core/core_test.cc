@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "imagine/core/checkpoint.h"
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/files.h"
 #include "imagine/core/rng.h"
@@ -120,6 +121,31 @@ TEST(RunDirTest, MetricsResumeDropsLinesAfterCheckpoint) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[1]["step"], 20);
   EXPECT_EQ(lines[2]["loss"], 99.0);
+}
+
+TEST(DeviceTest, Bf16AutocastCoversItsScopeOnly) {
+  const at::Tensor a = torch::randn({8, 16});
+  const at::Tensor b = torch::randn({16, 4});
+  const c10::Device cpu(c10::kCPU);
+  {
+    Bf16Autocast off(cpu, false);
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat);
+  }
+  {
+    Bf16Autocast outer(cpu, true);
+    const at::Tensor product = torch::mm(a, b);
+    EXPECT_EQ(product.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(torch::allclose(product.to(torch::kFloat), torch::mm(a.to(torch::kDouble), b.to(torch::kDouble)).to(torch::kFloat),
+                                2e-2, 5e-2));
+    {
+      Bf16Autocast inner(cpu, true);
+      EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
+    }
+    // Leaving a nested scope keeps the outer one on.
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
+  }
+  EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat);
+  EXPECT_THROW(Bf16Autocast(c10::Device(c10::kMeta), true), UserError);
 }
 
 TEST(CheckpointTest, RoundTripAndLatest) {

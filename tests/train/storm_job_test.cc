@@ -162,6 +162,57 @@ TEST(StormJobTest, SoftContinueIsTheProbabilityTheThresholdRounds) {
   EXPECT_FALSE(s.continues.equal(h.continues));
 }
 
+// Relative difference |a - b| / max(|b|, 1) of two scalar losses.
+double relative_gap(const at::Tensor& a, const at::Tensor& b) {
+  const double x = a.item<double>(), y = b.item<double>();
+  return std::abs(x - y) / std::max(std::abs(y), 1.0);
+}
+
+TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
+  // The same trained state in two jobs that differ only in precision; the same batches.
+  StormJob fp32(tiny_config());
+  run(fp32, 40);
+  StormJob bf16(tiny_config({"precision=bf16"}));
+  const Saved state = save(fp32);
+  load(bf16, state);
+
+  torch::manual_seed(11);
+  const models::storm::Losses full = fp32.update_world_model();
+  torch::manual_seed(11);
+  const models::storm::Losses mixed = bf16.update_world_model();
+  EXPECT_FALSE(mixed.total.equal(full.total)) << "bf16 autocast changed nothing";
+  EXPECT_LT(relative_gap(mixed.total, full.total), 0.01);
+  EXPECT_LT(relative_gap(mixed.reconstruction, full.reconstruction), 0.01);
+  EXPECT_LT(relative_gap(mixed.reward, full.reward), 0.01);
+  EXPECT_LT(relative_gap(mixed.termination, full.termination), 0.01);
+  for (const auto& p : bf16.world_model()->parameters()) ASSERT_EQ(p.scalar_type(), torch::kFloat);
+
+  // Imagination leaves the model in fp32, and the actor-critic update agrees on one rollout.
+  Rng rng(7);
+  const data::Batch context = fp32.replay().sample(16, 4, rng);
+  torch::manual_seed(5);
+  const agents::ImaginedRollout rollout = bf16.imagine(context);
+  EXPECT_EQ(rollout.features.scalar_type(), torch::kFloat);
+  EXPECT_EQ(rollout.rewards.scalar_type(), torch::kFloat);
+  EXPECT_TRUE(torch::isfinite(rollout.features).all().item<bool>());
+  load(fp32, state);
+  load(bf16, state);
+  const agents::ActorCriticLosses ac_full = fp32.actor_critic().update(rollout);
+  const agents::ActorCriticLosses ac_mixed = bf16.actor_critic().update(rollout);
+  EXPECT_FALSE(ac_mixed.value.equal(ac_full.value));
+  EXPECT_LT(relative_gap(ac_mixed.value, ac_full.value), 0.01);
+  EXPECT_LT(relative_gap(ac_mixed.entropy, ac_full.entropy), 0.01);
+  EXPECT_LT(std::abs(ac_mixed.policy.item<double>() - ac_full.policy.item<double>()), 0.02);
+
+  // The whole loop runs in bf16: acting, updates, evaluation.
+  run(bf16, 24);
+  const auto metrics = bf16.take_metrics();
+  ASSERT_TRUE(metrics.count("world_model/loss") && metrics.count("actor_critic/loss"));
+  EXPECT_TRUE(std::isfinite(metrics.at("world_model/loss")));
+  EXPECT_TRUE(std::isfinite(metrics.at("actor_critic/loss")));
+  EXPECT_EQ(bf16.evaluate(1, 3).size(), 1u);
+}
+
 TEST(StormJobTest, EvaluatesCompleteEpisodesWithoutDisturbingTraining) {
   const auto sets = std::vector<std::string>{"env.max_episode_steps=60"};
   // Jobs share LibTorch's default generator, so the twin runs first, on its own.
@@ -221,6 +272,7 @@ TEST(StormJobTest, PresetsMatchTheDefaultsAndThePaper) {
 }
 
 TEST(StormJobTest, RejectsInconsistentSettings) {
+  EXPECT_THROW(make_job(tiny_config({"kind=env_model", "precision=bf16"})), UserError);
   EXPECT_THROW(StormJob(tiny_config({"storm.batch_length=64"})), UserError);
   EXPECT_THROW(StormJob(tiny_config({"storm.warmup_steps=8"})), UserError);
   EXPECT_THROW(StormJob(tiny_config({"storm.imagination_horizon=30"})), UserError);

@@ -1,6 +1,8 @@
 #include "imagine/core/device.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include "imagine/core/error.h"
 
@@ -27,6 +29,51 @@ c10::Device parse_device(const std::string& name) {
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw UserError("device '" + name + "' is not known: expected cpu, cuda or cuda:N");
+}
+
+namespace {
+
+// LibTorch 2.4 replaced the per-device functions (set_cpu_enabled, set_autocast_gpu_dtype, ...)
+// with ones that take the device type; Debian's 1.13 has only the former.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool autocast_enabled(c10::DeviceType t) { return at::autocast::is_autocast_enabled(t); }
+void set_autocast_enabled(c10::DeviceType t, bool on) { at::autocast::set_autocast_enabled(t, on); }
+c10::ScalarType autocast_dtype(c10::DeviceType t) { return at::autocast::get_autocast_dtype(t); }
+void set_autocast_dtype(c10::DeviceType t, c10::ScalarType d) { at::autocast::set_autocast_dtype(t, d); }
+#else
+bool autocast_enabled(c10::DeviceType t) {
+  return t == c10::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+}
+void set_autocast_enabled(c10::DeviceType t, bool on) {
+  t == c10::kCPU ? at::autocast::set_cpu_enabled(on) : at::autocast::set_enabled(on);
+}
+c10::ScalarType autocast_dtype(c10::DeviceType t) {
+  return t == c10::kCPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+}
+void set_autocast_dtype(c10::DeviceType t, c10::ScalarType d) {
+  t == c10::kCPU ? at::autocast::set_autocast_cpu_dtype(d) : at::autocast::set_autocast_gpu_dtype(d);
+}
+#endif
+
+}  // namespace
+
+Bf16Autocast::Bf16Autocast(c10::Device device, bool enabled) : active_(enabled), type_(device.type()) {
+  if (!active_) return;
+  if (type_ != c10::kCPU && type_ != c10::kCUDA)
+    throw UserError(std::string("precision = \"bf16\" supports cpu and cuda devices, not ") + c10::DeviceTypeName(type_));
+  was_enabled_ = autocast_enabled(type_);
+  was_dtype_ = autocast_dtype(type_);
+  set_autocast_enabled(type_, true);
+  set_autocast_dtype(type_, c10::kBFloat16);
+  at::autocast::increment_nesting();
+}
+
+Bf16Autocast::~Bf16Autocast() {
+  if (!active_) return;
+  // Autocast caches the bf16 copies of weights while nested; the outermost scope drops them.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  set_autocast_enabled(type_, was_enabled_);
+  set_autocast_dtype(type_, was_dtype_);
 }
 
 }  // namespace imagine

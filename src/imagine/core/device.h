@@ -9,4 +9,22 @@ namespace imagine {
 // Raises UserError for a malformed name or a CUDA device this build or machine lacks.
 c10::Device parse_device(const std::string& name);
 
+// Mixed precision for one scope (precision = "bf16"): inside it LibTorch's autocast runs matrix
+// products and convolutions on `device`'s type in bfloat16, while parameters, optimiser state
+// and the ops autocast keeps in fp32 stay fp32. Does nothing when `enabled` is false. Wrap
+// forward passes and losses only: backward runs outside, in the dtypes the forward recorded.
+class Bf16Autocast {
+ public:
+  Bf16Autocast(c10::Device device, bool enabled);
+  ~Bf16Autocast();
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  bool active_;
+  c10::DeviceType type_;
+  bool was_enabled_ = false;
+  c10::ScalarType was_dtype_ = c10::ScalarType::Undefined;
+};
+
 }  // namespace imagine

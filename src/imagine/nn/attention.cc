@@ -152,11 +152,11 @@ at::Tensor CausalSelfAttentionImpl::forward_cached(const at::Tensor& x, const at
 
 TransformerBlockImpl::TransformerBlockImpl(const TransformerOptions& o) {
   attention_ = register_module("attention", CausalSelfAttention(AttentionOptions{o.dim, o.heads, o.dropout}));
-  norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(o.layer_norm_eps)));
+  norm1_ = register_module("norm1", nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(o.layer_norm_eps)));
   fc1_ = register_module("fc1", torch::nn::Linear(o.dim, o.ffn_dim));
   fc2_ = register_module("fc2", torch::nn::Linear(o.ffn_dim, o.dim));
   drop_ = register_module("drop", torch::nn::Dropout(o.dropout));
-  norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(o.layer_norm_eps)));
+  norm2_ = register_module("norm2", nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(o.layer_norm_eps)));
 }
 
 at::Tensor TransformerBlockImpl::feed_forward(const at::Tensor& x) {

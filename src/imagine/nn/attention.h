@@ -12,10 +12,11 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/normalization.h>
 
 #include <cstdint>
 #include <vector>
+
+#include "imagine/nn/norm.h"
 
 namespace imagine::nn {
 
@@ -83,7 +84,7 @@ class TransformerBlockImpl : public torch::nn::Module {
  private:
   at::Tensor feed_forward(const at::Tensor& x);
   CausalSelfAttention attention_{nullptr};
-  torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
+  LayerNorm norm1_{nullptr}, norm2_{nullptr};
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
   torch::nn::Dropout drop_{nullptr};
 };

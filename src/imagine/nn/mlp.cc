@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "imagine/nn/norm.h"
+
 namespace imagine::nn {
 
 MlpImpl::MlpImpl(const MlpOptions& o) {
@@ -11,14 +13,15 @@ MlpImpl::MlpImpl(const MlpOptions& o) {
   int64_t width = o.in;
   for (int64_t i = 0; i < o.layers; ++i) {
     net->push_back(torch::nn::Linear(torch::nn::LinearOptions(width, o.hidden).bias(false)));
-    net->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden}).eps(o.layer_norm_eps)));
+    net->push_back(nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden}).eps(o.layer_norm_eps)));
     net->push_back(torch::nn::ReLU());
     width = o.hidden;
   }
-  net->push_back(torch::nn::Linear(width, o.out));
+  output_ = torch::nn::Linear(width, o.out);
+  net->push_back(output_);
   net_ = register_module("net", net);
 }
 
-at::Tensor MlpImpl::forward(const at::Tensor& x) { return net_->forward(x); }
+at::Tensor MlpImpl::forward(const at::Tensor& x) { return net_->forward(x).to(output_->weight.scalar_type()); }
 
 }  // namespace imagine::nn

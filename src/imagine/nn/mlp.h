@@ -1,9 +1,11 @@
 #pragma once
 // MLP of `layers` x [Linear (no bias), LayerNorm, ReLU] then a Linear output with bias
-// (the head shape of STORM and DreamerV3).
+// (the head shape of STORM and DreamerV3). Under bf16 autocast the output is returned in the
+// parameters' dtype (fp32): softmaxes, two-hot losses and sigmoids downstream need it.
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
 
 #include <cstdint>
 
@@ -25,6 +27,7 @@ class MlpImpl : public torch::nn::Module {
 
  private:
   torch::nn::Sequential net_{nullptr};
+  torch::nn::Linear output_{nullptr};  // the last layer of net_
 };
 TORCH_MODULE(Mlp);
 

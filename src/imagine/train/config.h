@@ -21,6 +21,7 @@ struct Config {
   std::string name = "";
   int64_t seed = 1;
   std::string device = "cpu";
+  std::string precision = "fp32";
   int64_t threads = 0;
   int64_t steps = 15000;
   int64_t checkpoint_every = 2500;
@@ -40,6 +41,10 @@ struct Config {
     v.field("name", name, {"run name (default: <kind>-<env>); the run directory is runs/<name>-<time>"});
     v.field("seed", seed, {"seed of everything (environments, networks, sampling)", config::Range{0, 9.2e18}});
     v.field("device", device, {"'cpu', 'cuda' or 'cuda:N'"});
+    v.field("precision", precision,
+            {"bf16: mixed precision (bf16 autocast) in STORM's forward passes; weights, optimiser state and "
+             "losses stay fp32. Meant for GPUs: a CPU without bf16 instructions runs it slower (kind = \"storm\")",
+             {}, {"fp32", "bf16"}});
     v.field("threads", threads, {"LibTorch intra-op threads; 0 = one per core", config::Range{0, 1024}});
     v.field("steps", steps, {"environment steps (agent decisions) to train for; kind = \"env_model\": training updates", config::Range{1, 1e12}});
     v.field("checkpoint_every", checkpoint_every, {"environment steps between checkpoints", config::Range{1, 1e12}});

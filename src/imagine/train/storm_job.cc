@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
@@ -157,6 +158,7 @@ StormJob::StormJob(const Config& config)
       env_(config.env, 1, 1),
       obs_scale_(env_.spec().obs_scale),
       device_(parse_device(config.device)),
+      bf16_(config.precision == "bf16"),
       replay_(config.replay, env_.spec().obs_shape(), 1),
       rng_(static_cast<uint64_t>(config.seed) ^ 0x5707e0b5ULL) {
   validate(config);
@@ -167,7 +169,7 @@ StormJob::StormJob(const Config& config)
   world_model_optimiser_ = std::make_unique<torch::optim::Adam>(
       world_model_->parameters(), torch::optim::AdamOptions(wm.lr).eps(wm.adam_eps));
   actor_critic_ = std::make_unique<agents::ActorCritic>(world_model_->feature_dim(), env_.spec().num_actions,
-                                                        config.actor_critic, device_);
+                                                        config.actor_critic, device_, bf16_);
   obs_ = env_.reset(static_cast<uint64_t>(config.seed)).obs[0].clone();
 }
 
@@ -175,6 +177,7 @@ StormJob::~StormJob() = default;
 
 at::Tensor StormJob::acting_features(const ActingContext& context, const at::Tensor& obs) {
   torch::NoGradGuard no_grad;
+  Bf16Autocast autocast(device_, bf16_);
   world_model_->eval();
   const int64_t k = static_cast<int64_t>(context.obs.size());
   const bool posterior = options_.acting == "posterior";
@@ -202,6 +205,7 @@ int64_t StormJob::policy_action(const ActingContext& context, const at::Tensor& 
   const at::Tensor features = acting_features(context, obs);
   if (!features.defined()) return rng_.uniform_int(0, env_.spec().num_actions - 1);
   torch::NoGradGuard no_grad;
+  Bf16Autocast autocast(device_, bf16_);
   return sample_actions(actor_critic_->policy_logits(features)).item<int64_t>();
 }
 
@@ -247,7 +251,9 @@ models::storm::Losses StormJob::update_world_model() {
   world_model_->train();
   const data::Batch b = replay_.sample(options_.batch_size, options_.batch_length, rng_).to(device_);
   const at::Tensor termination = torch::logical_or(b.terminated, b.life_lost);
+  std::optional<Bf16Autocast> autocast(std::in_place, device_, bf16_);
   models::storm::Losses l = world_model_->loss(b.obs, b.action, b.reward, termination, b.first, obs_scale_);
+  autocast.reset();  // backward runs in the dtypes the forward recorded
   world_model_optimiser_->zero_grad();
   l.total.backward();
   const at::Tensor grad_norm = clip_gradients(world_model_->parameters(), config_.world_model.grad_clip);
@@ -273,6 +279,7 @@ models::storm::Losses StormJob::update_world_model() {
 
 agents::ImaginedRollout StormJob::imagine(const data::Batch& context) {
   torch::NoGradGuard no_grad;
+  Bf16Autocast autocast(device_, bf16_);
   world_model_->eval();
   const data::Batch c = context.to(device_);
   models::storm::ImagineState state = world_model_->start(c.obs, c.action, c.first, obs_scale_);

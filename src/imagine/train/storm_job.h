@@ -105,6 +105,7 @@ class StormJob : public Job {
   envs::VectorEnv env_;
   double obs_scale_;
   c10::Device device_;
+  bool bf16_;  // precision = "bf16": forward passes under bf16 autocast
   data::ReplayBuffer replay_;
   models::storm::WorldModel world_model_{nullptr};
   std::unique_ptr<torch::optim::Adam> world_model_optimiser_;

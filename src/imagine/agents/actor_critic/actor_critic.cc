@@ -2,9 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
 
 namespace imagine::agents {
@@ -39,12 +41,14 @@ int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key
 }
 }  // namespace
 
-ActorCritic::ActorCritic(int64_t feature_dim, int64_t num_actions, ActorCriticOptions options, c10::Device device)
+ActorCritic::ActorCritic(int64_t feature_dim, int64_t num_actions, ActorCriticOptions options, c10::Device device,
+                         bool bf16)
     : options_(std::move(options)),
       form_(parse_lambda_return_form(options_.lambda_return)),
       feature_dim_(feature_dim),
       num_actions_(num_actions),
       device_(device),
+      bf16_(bf16),
       normaliser_(normaliser_options(options_)) {
   if (feature_dim <= 0) throw UserError("actor-critic: feature size must be positive, got " + std::to_string(feature_dim));
   if (num_actions <= 0) throw UserError("actor-critic: action count must be positive, got " + std::to_string(num_actions));
@@ -112,6 +116,7 @@ ActorCriticLosses ActorCritic::update(const ImaginedRollout& rollout) {
   const at::Tensor actions = rollout.actions.to(device_);
   const at::Tensor rewards = rollout.rewards.detach().to(device_, torch::kFloat);
   const at::Tensor continues = rollout.continues.detach().to(device_, torch::kFloat);
+  std::optional<Bf16Autocast> autocast(std::in_place, device_, bf16_);
 
   // Critic on all T + 1 states (the last one only bootstraps); targets carry no gradient.
   const at::Tensor critic_logits = critic_->forward(features);                 // [T+1, B, bins]
@@ -137,6 +142,7 @@ ActorCriticLosses ActorCritic::update(const ImaginedRollout& rollout) {
   const at::Tensor policy_loss = -(chosen * advantage).mean();
   const at::Tensor total = policy_loss + value_loss + slow_loss - options_.entropy_coef * entropy;
 
+  autocast.reset();  // backward runs in the dtypes the forward recorded
   optimiser_->zero_grad();
   total.backward();
   const at::Tensor grad_norm = clip_gradients();

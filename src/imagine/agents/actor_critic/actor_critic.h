@@ -55,9 +55,10 @@ struct ActorCriticLosses {
 
 class ActorCritic {
  public:
-  // feature_dim: F, the size of [z, h]; num_actions: A. Modules live on `device`.
+  // feature_dim: F, the size of [z, h]; num_actions: A. Modules live on `device`. bf16: the
+  // forward passes and losses of update() run under bf16 autocast (precision = "bf16").
   ActorCritic(int64_t feature_dim, int64_t num_actions, ActorCriticOptions options,
-              c10::Device device = c10::Device(c10::DeviceType::CPU));
+              c10::Device device = c10::Device(c10::DeviceType::CPU), bool bf16 = false);
   ~ActorCritic();
   ActorCritic(const ActorCritic&) = delete;
   ActorCritic& operator=(const ActorCritic&) = delete;
@@ -102,6 +103,7 @@ class ActorCritic {
   int64_t feature_dim_;
   int64_t num_actions_;
   c10::Device device_;
+  bool bf16_;
   nn::TwoHot bins_;  // the reward's bins: 255 over [-20, 20] in symlog space
   nn::Mlp actor_{nullptr};
   nn::Mlp critic_{nullptr};

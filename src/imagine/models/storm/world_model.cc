@@ -65,7 +65,7 @@ WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
   int64_t in = options.obs_channels;
   for (int64_t i = 0; i < stages; ++i) {
     encoder->push_back(torch::nn::Conv2d(conv_stage(in, channels[i], i < options.encoder_downsample)));
-    encoder->push_back(torch::nn::BatchNorm2d(channels[i]));
+    encoder->push_back(nn::BatchNorm(channels[i]));
     encoder->push_back(torch::nn::ReLU());
     in = channels[i];
   }
@@ -75,7 +75,7 @@ WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
 
   torch::nn::Sequential decoder;
   decoder->push_back(torch::nn::Linear(torch::nn::LinearOptions(latent, feature_size).bias(false)));
-  decoder->push_back(torch::nn::BatchNorm1d(feature_size));
+  decoder->push_back(nn::BatchNorm(feature_size));
   decoder->push_back(torch::nn::ReLU());
   decoder->push_back(torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {channels.back(), latent_side_, latent_side_})));
   for (int64_t i = stages - 1; i >= 0; --i) {
@@ -83,7 +83,7 @@ WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
     const int64_t out = last ? options.obs_channels : channels[i - 1];
     decoder->push_back(torch::nn::ConvTranspose2d(deconv_stage(channels[i], out, i < options.encoder_downsample, last)));
     if (!last) {
-      decoder->push_back(torch::nn::BatchNorm2d(out));
+      decoder->push_back(nn::BatchNorm(out));
       decoder->push_back(torch::nn::ReLU());
     }
   }
@@ -92,13 +92,13 @@ WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
   const int64_t d = options.dim;
   torch::nn::Sequential stem;
   stem->push_back(torch::nn::Linear(torch::nn::LinearOptions(latent + options.num_actions, d).bias(false)));
-  stem->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  stem->push_back(nn::LayerNorm(torch::nn::LayerNormOptions({d})));
   stem->push_back(torch::nn::ReLU());
   stem->push_back(torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
-  stem->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  stem->push_back(nn::LayerNorm(torch::nn::LayerNormOptions({d})));
   stem_ = register_module("stem", stem);
   positions_ = register_module("positions", torch::nn::Embedding(options.max_positions, d));
-  position_norm_ = register_module("position_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-6)));
+  position_norm_ = register_module("position_norm", nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-6)));
   nn::TransformerOptions t;
   t.dim = d;
   t.layers = options.layers;
@@ -121,7 +121,8 @@ Encoded WorldModelImpl::encode(const at::Tensor& obs, double obs_scale) {
               "], got ", obs.sizes());
   const int64_t b = obs.size(0), t = obs.size(1);
   at::Tensor x = obs.flatten(0, 1).to(posterior_->weight.scalar_type()) * obs_scale;
-  at::Tensor logits = posterior_(encoder_->forward(x)).view({b, t, options_.latent_variables, options_.latent_classes});
+  at::Tensor logits =
+      full_precision(posterior_(encoder_->forward(x))).view({b, t, options_.latent_variables, options_.latent_classes});
   logits = nn::unimix_logits(logits, options_.unimix);
   return {logits, nn::straight_through_sample(logits).flatten(-2)};
 }
@@ -129,7 +130,7 @@ Encoded WorldModelImpl::encode(const at::Tensor& obs, double obs_scale) {
 at::Tensor WorldModelImpl::decode(const at::Tensor& z) {
   TORCH_CHECK(z.dim() >= 2 && z.size(-1) == options_.latent_dim(), "decode expects z [..., ",
               options_.latent_dim(), "], got ", z.sizes());
-  at::Tensor out = decoder_->forward(z.reshape({-1, z.size(-1)}));
+  at::Tensor out = full_precision(decoder_->forward(z.reshape({-1, z.size(-1)})));
   std::vector<int64_t> shape(z.sizes().begin(), z.sizes().end() - 1);
   shape.insert(shape.end(), {options_.obs_channels, options_.obs_size, options_.obs_size});
   return out.view(shape);
@@ -150,14 +151,14 @@ at::Tensor WorldModelImpl::embed(const at::Tensor& z, const at::Tensor& action, 
 }
 
 at::Tensor WorldModelImpl::sequence(const at::Tensor& z, const at::Tensor& action, const at::Tensor& first) {
-  return transformer_->forward(embed(z, action, 0), first);
+  return full_precision(transformer_->forward(embed(z, action, 0), first));
 }
 
 HeadOutputs WorldModelImpl::heads(const at::Tensor& h) {
   std::vector<int64_t> shape(h.sizes().begin(), h.sizes().end() - 1);
   shape.insert(shape.end(), {options_.latent_variables, options_.latent_classes});
   HeadOutputs out;
-  out.prior_logits = nn::unimix_logits(prior_head_(h).view(shape), options_.unimix);
+  out.prior_logits = nn::unimix_logits(full_precision(prior_head_(h)).view(shape), options_.unimix);
   out.reward_logits = reward_head_(h);
   out.termination_logit = termination_head_(h).squeeze(-1);
   return out;
@@ -225,10 +226,10 @@ ImagineState WorldModelImpl::start_from_latents(const at::Tensor& z, const at::T
   TORCH_CHECK(z.dim() == 3 && z.size(1) >= 1, "start needs z [B, L >= 1, V*K], got ", z.sizes());
   ImagineState state;
   state.cache = transformer_->make_cache(z.size(0), options_.max_positions, z);
-  at::Tensor h = transformer_->forward_cached(embed(z, action, 0), state.cache, first);
+  at::Tensor h = full_precision(transformer_->forward_cached(embed(z, action, 0), state.cache, first));
   state.h = h.select(1, h.size(1) - 1);
   std::vector<int64_t> shape = {z.size(0), options_.latent_variables, options_.latent_classes};
-  state.z = sample_prior(nn::unimix_logits(prior_head_(state.h).view(shape), options_.unimix));
+  state.z = sample_prior(nn::unimix_logits(full_precision(prior_head_(state.h)).view(shape), options_.unimix));
   return state;
 }
 
@@ -237,7 +238,7 @@ ImagineStep WorldModelImpl::step(ImagineState& state, const at::Tensor& action) 
   TORCH_CHECK(action.dim() == 1 && action.size(0) == state.z.size(0), "step needs action [", state.z.size(0),
               "], got ", action.sizes());
   at::Tensor tokens = embed(state.z.unsqueeze(1), action.unsqueeze(1), state.cache.length);
-  at::Tensor h = transformer_->forward_cached(tokens, state.cache).squeeze(1);
+  at::Tensor h = full_precision(transformer_->forward_cached(tokens, state.cache)).squeeze(1);
   HeadOutputs head = heads(h);
   ImagineStep out;
   out.z_next = sample_prior(head.prior_logits);

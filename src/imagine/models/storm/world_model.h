@@ -8,13 +8,13 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/normalization.h>
 
 #include <cstdint>
 
 #include "imagine/models/storm/world_model_options.h"
 #include "imagine/nn/attention.h"
 #include "imagine/nn/mlp.h"
+#include "imagine/nn/norm.h"
 #include "imagine/nn/two_hot.h"
 
 namespace imagine::models::storm {
@@ -109,6 +109,9 @@ class WorldModelImpl : public torch::nn::Module {
  private:
   at::Tensor embed(const at::Tensor& z, const at::Tensor& action, int64_t position);  // tokens + positions
   at::Tensor sample_prior(const at::Tensor& prior_logits);                            // -> [..., V*K]
+  // x in the parameters' dtype: under bf16 autocast, logits, frames and transformer outputs
+  // leave the model in fp32, so sampling, losses and the KV-cached state stay fp32.
+  at::Tensor full_precision(const at::Tensor& x) const { return x.to(posterior_->weight.scalar_type()); }
 
   WorldModelOptions options_;
   nn::TwoHot two_hot_;
@@ -118,7 +121,7 @@ class WorldModelImpl : public torch::nn::Module {
   torch::nn::Sequential decoder_{nullptr};
   torch::nn::Sequential stem_{nullptr};
   torch::nn::Embedding positions_{nullptr};
-  torch::nn::LayerNorm position_norm_{nullptr};
+  nn::LayerNorm position_norm_{nullptr};
   nn::Transformer transformer_{nullptr};
   torch::nn::Linear prior_head_{nullptr};
   nn::Mlp reward_head_{nullptr};
