@@ -1,12 +1,14 @@
 #include "imagine/train/storm_job.h"
 
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <sstream>
 
 #include "imagine/core/config.h"
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
 
 namespace imagine::train {
@@ -211,6 +213,83 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
   EXPECT_TRUE(std::isfinite(metrics.at("world_model/loss")));
   EXPECT_TRUE(std::isfinite(metrics.at("actor_critic/loss")));
   EXPECT_EQ(bf16.evaluate(1, 3).size(), 1u);
+}
+
+// Outputs of `job` on the same inputs as `reference` (CPU tensors), under the job's precision:
+// posterior logits, reconstructions, transformer states and heads of the world model in eval
+// mode, and the policy logits and values of the actor-critic. `z` is the reference's sample,
+// so nothing here depends on a device's random numbers.
+std::vector<at::Tensor> deterministic_outputs(StormJob& job, const data::Batch& batch, const at::Tensor& z,
+                                              bool bf16) {
+  torch::NoGradGuard no_grad;
+  const c10::Device device = job.world_model()->parameters().front().device();
+  Bf16Autocast autocast(device, bf16);
+  auto& wm = job.world_model();
+  wm->eval();
+  const data::Batch b = batch.to(device);
+  const at::Tensor zd = z.to(device);
+  // The scale only has to be the same on both sides.
+  const at::Tensor logits = wm->encode(b.obs, 1.0).logits;
+  const at::Tensor recon = wm->decode(zd);
+  const at::Tensor h = wm->sequence(zd, b.action, b.first);
+  const models::storm::HeadOutputs heads = wm->heads(h);
+  const at::Tensor features = models::storm::WorldModelImpl::features(zd, h);
+  std::vector<at::Tensor> out = {logits,         recon, h, heads.prior_logits, heads.reward_logits,
+                                 heads.termination_logit, job.actor_critic().policy_logits(features),
+                                 job.actor_critic().value(features)};
+  for (auto& t : out) t = t.to(torch::kCPU, torch::kFloat);
+  return out;
+}
+
+// Needs a CUDA build on a machine with a GPU (skipped elsewhere). The same trained state on
+// the CPU (fp32) and on the GPU (fp32, then bf16 autocast): equal outputs on the same inputs and
+// equal actor-critic losses on the same imagined rollout, within tolerances for TF32
+// convolutions and bf16; then the GPU job trains, imagines and evaluates on its own.
+TEST(StormJobCuda, AgreesWithTheCpuOnTheSameState) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  StormJob cpu(tiny_config());
+  run(cpu, 40);
+  const Saved state = save(cpu);
+  Rng rng(7);
+  const data::Batch batch = cpu.replay().sample(8, 8, rng);
+  const at::Tensor z = [&] {
+    torch::NoGradGuard no_grad;
+    cpu.world_model()->eval();
+    return cpu.world_model()->encode(batch.obs, 1.0).z;
+  }();
+  const std::vector<at::Tensor> expected = deterministic_outputs(cpu, batch, z, false);
+  const data::Batch context = cpu.replay().sample(16, 4, rng);
+  const agents::ImaginedRollout rollout = cpu.imagine(context);
+  load(cpu, state);
+  const agents::ActorCriticLosses cpu_losses = cpu.actor_critic().update(rollout);
+
+  for (const std::string precision : {"fp32", "bf16"}) {
+    SCOPED_TRACE(precision);
+    const bool bf16 = precision == "bf16";
+    const double tolerance = bf16 ? 5e-2 : 1e-2;
+    StormJob gpu(tiny_config({"device=cuda", "precision=" + precision}));
+    load(gpu, state);
+    const std::vector<at::Tensor> got = deterministic_outputs(gpu, batch, z, bf16);
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(got[i], expected[i], tolerance, tolerance))
+          << "output " << i << ": largest difference " << (got[i] - expected[i]).abs().max().item<double>();
+    }
+    const agents::ActorCriticLosses gpu_losses = gpu.actor_critic().update(rollout);
+    EXPECT_LT(relative_gap(gpu_losses.value.cpu(), cpu_losses.value), tolerance);
+    EXPECT_LT(relative_gap(gpu_losses.entropy.cpu(), cpu_losses.entropy), tolerance);
+    EXPECT_LT(std::abs(gpu_losses.policy.item<double>() - cpu_losses.policy.item<double>()), 2 * tolerance);
+
+    const agents::ImaginedRollout imagined = gpu.imagine(context);
+    EXPECT_TRUE(imagined.features.is_cuda());
+    EXPECT_TRUE(torch::isfinite(imagined.features).all().item<bool>());
+    run(gpu, 24);
+    const auto metrics = gpu.take_metrics();
+    ASSERT_TRUE(metrics.count("world_model/loss") && metrics.count("actor_critic/loss"));
+    EXPECT_TRUE(std::isfinite(metrics.at("world_model/loss")));
+    EXPECT_TRUE(std::isfinite(metrics.at("actor_critic/loss")));
+    EXPECT_EQ(gpu.evaluate(1, 3).size(), 1u);
+  }
 }
 
 TEST(StormJobTest, EvaluatesCompleteEpisodesWithoutDisturbingTraining) {

@@ -64,7 +64,9 @@ int64_t load_checkpoint(const std::string& path, const std::string& kind,
   InputArchive archive;
   nlohmann::json meta;
   try {
-    archive.load_from(path);
+    // Tensors come back on the CPU whatever device saved them, so a GPU run's checkpoints open
+    // on a machine without CUDA; each job moves what it loads to its own device.
+    archive.load_from(path, c10::Device(c10::kCPU));
     torch::Tensor meta_bytes;
     archive.read("meta", meta_bytes);
     meta = nlohmann::json::parse(tensor_bytes(meta_bytes));

@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
+#include <torch/optim/adam.h>
 #include <torch/version.h>
 
 #include "imagine/core/error.h"
@@ -29,6 +30,15 @@ c10::Device parse_device(const std::string& name) {
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw UserError("device '" + name + "' is not known: expected cpu, cuda or cuda:N");
+}
+
+void move_optimiser_state(torch::optim::Adam& optimiser, c10::Device device) {
+  for (auto& entry : optimiser.state()) {
+    auto& s = static_cast<torch::optim::AdamParamState&>(*entry.second);
+    s.exp_avg(s.exp_avg().to(device));
+    s.exp_avg_sq(s.exp_avg_sq().to(device));
+    if (s.max_exp_avg_sq().defined()) s.max_exp_avg_sq(s.max_exp_avg_sq().to(device));
+  }
 }
 
 namespace {

@@ -4,10 +4,18 @@
 
 #include <string>
 
+namespace torch::optim {
+class Adam;
+}  // namespace torch::optim
+
 namespace imagine {
 
 // Raises UserError for a malformed name or a CUDA device this build or machine lacks.
 c10::Device parse_device(const std::string& name);
+
+// Moves Adam's moment estimates to `device`. Optimiser::load creates them where the archive
+// holds them (the CPU, see load_checkpoint), while the parameters live on the run's device.
+void move_optimiser_state(torch::optim::Adam& optimiser, c10::Device device);
 
 // Mixed precision for one scope (precision = "bf16"): inside it LibTorch's autocast runs matrix
 // products and convolutions on `device`'s type in bfloat16, while parameters, optimiser state

@@ -209,6 +209,7 @@ class EnvModelJob : public Job {
     model_->load(model);
     model_->to(device_);
     optimizer_->load(optim);
+    move_optimiser_state(*optimizer_, device_);
     load_torch_rng(archive);
     rng_from_json(meta.at("rng"), rng_);
     step_ = meta.at("step").get<int64_t>();

@@ -473,6 +473,7 @@ void StormJob::load(InputArchive& archive, const nlohmann::json& meta) {
   torch::serialize::InputArchive wm_opt;
   archive.read("world_model_optimiser", wm_opt);
   world_model_optimiser_->load(wm_opt);
+  move_optimiser_state(*world_model_optimiser_, device_);
   torch::serialize::InputArchive ac;
   archive.read("actor_critic", ac);
   actor_critic_->load(ac);

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "imagine/core/device.h"
+
 namespace imagine::agents {
 
 namespace nn = torch::nn;
@@ -99,6 +101,7 @@ void A2CAgent::load(InputArchive& archive) {
   net_->load(net);
   net_->to(device_);
   optimizer_->load(optim);
+  move_optimiser_state(*optimizer_, device_);
 }
 
 }  // namespace imagine::agents

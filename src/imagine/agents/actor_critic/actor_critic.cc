@@ -233,6 +233,7 @@ void ActorCritic::load(torch::serialize::InputArchive& archive) {
   torch::serialize::InputArchive optimiser;
   archive.read("optimiser", optimiser);
   optimiser_->load(optimiser);
+  move_optimiser_state(*optimiser_, device_);
   torch::serialize::InputArchive normaliser;
   archive.read("normaliser", normaliser);
   normaliser_.load(normaliser);
