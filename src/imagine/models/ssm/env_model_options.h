@@ -50,7 +50,10 @@ struct EnvModelOptions {
     v.field("image_size", image_size,
             {"frame side in pixels, divisible by 8 (set from the environment)", config::Range{8, 4096}});
     v.field("num_actions", num_actions, {"number of actions (set from the environment)", config::Range{1, 1e5}});
-    v.field("latent_channels", latent_channels, {"channels of the latent z (dssm_vae, sssm)", config::Range{1, 4096}});
+    v.field("latent_channels", latent_channels,
+            {"channels of the latent z (dssm_vae, sssm); not scaled by width_scale: scale it with the widths "
+             "(the CPU presets, width_scale 0.25, use 8)",
+             config::Range{1, 4096}});
     v.field("width_scale", width_scale,
             {"multiplier of every hidden channel count (1 = the paper's sizes)", config::Range{0.01, 16}});
     v.field("lr", lr, {"Adam learning rate", config::Range{0, 1}});
