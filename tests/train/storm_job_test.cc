@@ -170,6 +170,16 @@ double relative_gap(const at::Tensor& a, const at::Tensor& b) {
   return std::abs(x - y) / std::max(std::abs(y), 1.0);
 }
 
+// 24 more steps of acting and training give finite losses, and one evaluation episode ends.
+void expect_loop_runs(StormJob& job) {
+  run(job, 24);
+  const auto metrics = job.take_metrics();
+  ASSERT_TRUE(metrics.count("world_model/loss") && metrics.count("actor_critic/loss"));
+  EXPECT_TRUE(std::isfinite(metrics.at("world_model/loss")));
+  EXPECT_TRUE(std::isfinite(metrics.at("actor_critic/loss")));
+  EXPECT_EQ(job.evaluate(1, 3).size(), 1u);
+}
+
 TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
   // The same trained state in two jobs that differ only in precision; the same batches.
   StormJob fp32(tiny_config());
@@ -207,12 +217,7 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
   EXPECT_LT(std::abs(ac_mixed.policy.item<double>() - ac_full.policy.item<double>()), 0.02);
 
   // The whole loop runs in bf16: acting, updates, evaluation.
-  run(bf16, 24);
-  const auto metrics = bf16.take_metrics();
-  ASSERT_TRUE(metrics.count("world_model/loss") && metrics.count("actor_critic/loss"));
-  EXPECT_TRUE(std::isfinite(metrics.at("world_model/loss")));
-  EXPECT_TRUE(std::isfinite(metrics.at("actor_critic/loss")));
-  EXPECT_EQ(bf16.evaluate(1, 3).size(), 1u);
+  expect_loop_runs(bf16);
 }
 
 // Outputs of `job` on the same inputs as `reference` (CPU tensors), under the job's precision:
@@ -283,12 +288,7 @@ TEST(StormJobCuda, AgreesWithTheCpuOnTheSameState) {
     const agents::ImaginedRollout imagined = gpu.imagine(context);
     EXPECT_TRUE(imagined.features.is_cuda());
     EXPECT_TRUE(torch::isfinite(imagined.features).all().item<bool>());
-    run(gpu, 24);
-    const auto metrics = gpu.take_metrics();
-    ASSERT_TRUE(metrics.count("world_model/loss") && metrics.count("actor_critic/loss"));
-    EXPECT_TRUE(std::isfinite(metrics.at("world_model/loss")));
-    EXPECT_TRUE(std::isfinite(metrics.at("actor_critic/loss")));
-    EXPECT_EQ(gpu.evaluate(1, 3).size(), 1u);
+    expect_loop_runs(gpu);
   }
 }
 
