@@ -207,6 +207,20 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
   EXPECT_EQ(rollout.features.scalar_type(), torch::kFloat);
   EXPECT_EQ(rollout.rewards.scalar_type(), torch::kFloat);
   EXPECT_TRUE(torch::isfinite(rollout.features).all().item<bool>());
+  {
+    // Every output the model hands on is fp32 under autocast: latents, frames, states, heads.
+    // (The CPU's autocast leaves the decoder's ConvTranspose in fp32; CUDA's lowers it, and
+    // StormJobCuda checks the dtypes there.)
+    torch::NoGradGuard no_grad;
+    Bf16Autocast autocast(c10::Device(c10::kCPU), true);
+    auto& wm = bf16.world_model();
+    const models::storm::Encoded encoded = wm->encode(context.obs, 1.0);
+    const at::Tensor h = wm->sequence(encoded.z, context.action, context.first);
+    const models::storm::HeadOutputs heads = wm->heads(h);
+    for (const at::Tensor& t : {encoded.logits, encoded.z, wm->decode(encoded.z), h, heads.prior_logits,
+                                heads.reward_logits, heads.termination_logit})
+      EXPECT_EQ(t.scalar_type(), torch::kFloat);
+  }
   load(fp32, state);
   load(bf16, state);
   const agents::ActorCriticLosses ac_full = fp32.actor_critic().update(rollout);
@@ -220,10 +234,10 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
   expect_loop_runs(bf16);
 }
 
-// Outputs of `job` on the same inputs as `reference` (CPU tensors), under the job's precision:
-// posterior logits, reconstructions, transformer states and heads of the world model in eval
-// mode, and the policy logits and values of the actor-critic. `z` is the reference's sample,
-// so nothing here depends on a device's random numbers.
+// Outputs of `job` for `batch` and the latent sample `z` (CPU tensors), under bf16 autocast
+// when asked: posterior logits, reconstructions, transformer states and heads of the world
+// model in eval mode, and the policy logits and values of the actor-critic; each must be fp32.
+// `z` is given, so nothing here depends on a device's random numbers.
 std::vector<at::Tensor> deterministic_outputs(StormJob& job, const data::Batch& batch, const at::Tensor& z,
                                               bool bf16) {
   torch::NoGradGuard no_grad;
@@ -242,7 +256,10 @@ std::vector<at::Tensor> deterministic_outputs(StormJob& job, const data::Batch& 
   std::vector<at::Tensor> out = {logits,         recon, h, heads.prior_logits, heads.reward_logits,
                                  heads.termination_logit, job.actor_critic().policy_logits(features),
                                  job.actor_critic().value(features)};
-  for (auto& t : out) t = t.to(torch::kCPU, torch::kFloat);
+  for (auto& t : out) {
+    EXPECT_EQ(t.scalar_type(), torch::kFloat);
+    t = t.to(torch::kCPU);
+  }
   return out;
 }
 

@@ -43,7 +43,7 @@ struct Config {
     v.field("device", device, {"'cpu', 'cuda' or 'cuda:N'"});
     v.field("precision", precision,
             {"bf16: mixed precision (bf16 autocast) in STORM's forward passes; weights, optimiser state and "
-             "losses stay fp32. Meant for GPUs: a CPU without bf16 instructions runs it slower (kind = \"storm\")",
+             "losses stay fp32. Meant for GPUs: on the CPU it measured slower than fp32 (kind = \"storm\")",
              {}, {"fp32", "bf16"}});
     v.field("threads", threads, {"LibTorch intra-op threads; 0 = one per core", config::Range{0, 1024}});
     v.field("steps", steps, {"environment steps (agent decisions) to train for; kind = \"env_model\": training updates", config::Range{1, 1e12}});

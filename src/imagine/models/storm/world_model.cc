@@ -151,14 +151,18 @@ at::Tensor WorldModelImpl::embed(const at::Tensor& z, const at::Tensor& action, 
 }
 
 at::Tensor WorldModelImpl::sequence(const at::Tensor& z, const at::Tensor& action, const at::Tensor& first) {
-  return full_precision(transformer_->forward(embed(z, action, 0), first));
+  return transformer_->forward(embed(z, action, 0), first);
+}
+
+at::Tensor WorldModelImpl::prior_logits(const at::Tensor& h) {
+  std::vector<int64_t> shape(h.sizes().begin(), h.sizes().end() - 1);
+  shape.insert(shape.end(), {options_.latent_variables, options_.latent_classes});
+  return nn::unimix_logits(full_precision(prior_head_(h)).view(shape), options_.unimix);
 }
 
 HeadOutputs WorldModelImpl::heads(const at::Tensor& h) {
-  std::vector<int64_t> shape(h.sizes().begin(), h.sizes().end() - 1);
-  shape.insert(shape.end(), {options_.latent_variables, options_.latent_classes});
   HeadOutputs out;
-  out.prior_logits = nn::unimix_logits(full_precision(prior_head_(h)).view(shape), options_.unimix);
+  out.prior_logits = prior_logits(h);
   out.reward_logits = reward_head_(h);
   out.termination_logit = termination_head_(h).squeeze(-1);
   return out;
@@ -226,10 +230,9 @@ ImagineState WorldModelImpl::start_from_latents(const at::Tensor& z, const at::T
   TORCH_CHECK(z.dim() == 3 && z.size(1) >= 1, "start needs z [B, L >= 1, V*K], got ", z.sizes());
   ImagineState state;
   state.cache = transformer_->make_cache(z.size(0), options_.max_positions, z);
-  at::Tensor h = full_precision(transformer_->forward_cached(embed(z, action, 0), state.cache, first));
+  at::Tensor h = transformer_->forward_cached(embed(z, action, 0), state.cache, first);
   state.h = h.select(1, h.size(1) - 1);
-  std::vector<int64_t> shape = {z.size(0), options_.latent_variables, options_.latent_classes};
-  state.z = sample_prior(nn::unimix_logits(full_precision(prior_head_(state.h)).view(shape), options_.unimix));
+  state.z = sample_prior(prior_logits(state.h));
   return state;
 }
 
@@ -238,7 +241,7 @@ ImagineStep WorldModelImpl::step(ImagineState& state, const at::Tensor& action) 
   TORCH_CHECK(action.dim() == 1 && action.size(0) == state.z.size(0), "step needs action [", state.z.size(0),
               "], got ", action.sizes());
   at::Tensor tokens = embed(state.z.unsqueeze(1), action.unsqueeze(1), state.cache.length);
-  at::Tensor h = full_precision(transformer_->forward_cached(tokens, state.cache)).squeeze(1);
+  at::Tensor h = transformer_->forward_cached(tokens, state.cache).squeeze(1);
   HeadOutputs head = heads(h);
   ImagineStep out;
   out.z_next = sample_prior(head.prior_logits);

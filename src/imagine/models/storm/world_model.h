@@ -109,8 +109,10 @@ class WorldModelImpl : public torch::nn::Module {
  private:
   at::Tensor embed(const at::Tensor& z, const at::Tensor& action, int64_t position);  // tokens + positions
   at::Tensor sample_prior(const at::Tensor& prior_logits);                            // -> [..., V*K]
-  // x in the parameters' dtype: under bf16 autocast, logits, frames and transformer outputs
-  // leave the model in fp32, so sampling, losses and the KV-cached state stay fp32.
+  at::Tensor prior_logits(const at::Tensor& h);  // h [..., D] -> [..., V, K] after unimix
+  // x in the parameters' dtype: under bf16 autocast the posterior, prior and decoder (whose
+  // last layers are autocast Linear / ConvTranspose) hand back fp32, so sampling and losses
+  // stay fp32. Transformer outputs are fp32 already: every block ends in an fp32 LayerNorm.
   at::Tensor full_precision(const at::Tensor& x) const { return x.to(posterior_->weight.scalar_type()); }
 
   WorldModelOptions options_;
