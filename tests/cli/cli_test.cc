@@ -259,6 +259,19 @@ TEST(CliTest, CollectWritesTrainAndHeldOutDatasets) {
   EXPECT_NE(r.err.find("not a run directory"), std::string::npos) << r.err;
 }
 
+// Every Freeway frame lights exactly 17 cells (the chicken, 8 cars, 8 speed marks), so an
+// all-zero picture misses by exactly 17; each episode runs to the 2,501-step time limit.
+TEST(CliTest, EnvsStatsOfFreeway) {
+  const auto r = imagine("--format json envs stats minatar/freeway --episodes 2 --seed 3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto row = nlohmann::json::parse(r.out).at(0);
+  EXPECT_EQ(row.at("episodes"), 2);
+  EXPECT_EQ(row.at("steps"), 5002);
+  EXPECT_DOUBLE_EQ(row.at("length_mean").get<double>(), 2501.0);
+  EXPECT_DOUBLE_EQ(row.at("blank_frame_error").get<double>(), 17.0);
+  EXPECT_GE(row.at("return_min").get<double>(), 0.0);
+}
+
 TEST(CliTest, EnvsListShowsBuiltInIds) {
   const auto r = imagine("--format json envs list");
   ASSERT_EQ(r.exit_code, 0) << r.err;

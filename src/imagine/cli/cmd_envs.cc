@@ -74,11 +74,17 @@ void run_stats(const Globals& g, const StatsArgs& args) {
   std::vector<double> returns, lengths;
   double episode_return = 0;
   int64_t episode_length = 0, steps = 0;
+  // Squared error of an all-zero picture, summed over the frame, as a world model's
+  // reconstruction loss measures it: that loss means something only below this.
+  double blank_error = 0;
   const auto start = std::chrono::steady_clock::now();
   env->seed(seed);
   env->reset(obs.data());
   while (static_cast<int64_t>(returns.size()) < args.episodes) {
     const envs::StepOutcome out = env->step(policy.uniform_int(0, spec.num_actions - 1), obs.data());
+    int64_t squares = 0;
+    for (uint8_t v : obs) squares += int64_t{v} * v;
+    blank_error += static_cast<double>(squares) * spec.obs_scale * spec.obs_scale;
     episode_return += out.reward;
     ++episode_length;
     ++steps;
@@ -93,17 +99,18 @@ void run_stats(const Globals& g, const StatsArgs& args) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const Summary r = summarise(returns), l = summarise(lengths);
   Table t{{"id", "obs", "policy", "seed", "episodes", "return_mean", "return_std", "return_min", "return_max",
-           "length_mean", "length_std", "steps", "steps_per_s"},
+           "length_mean", "length_std", "blank_frame_error", "steps", "steps_per_s"},
           {}};
   t.rows.push_back({config.env.id, config.env.obs, args.policy, config.seed, args.episodes, r.mean, r.std, r.min,
-                    r.max, l.mean, l.std, steps, std::llround(static_cast<double>(steps) / seconds)});
+                    r.max, l.mean, l.std, blank_error / static_cast<double>(steps), steps, std::llround(static_cast<double>(steps) / seconds)});
   t.print(g);
 }
 
 void add_stats(CLI::App* envs_cmd, Globals& g) {
   static StatsArgs args;
   auto* cmd = envs_cmd->add_subcommand(
-      "stats", "play complete episodes with a random policy: return mean/std/min/max, episode length, steps/s");
+      "stats", "play complete episodes with a random policy: return mean/std/min/max, episode length, the squared error "
+      "of an all-zero reconstruction per frame (blank_frame_error), steps/s");
   cmd->fallthrough();  // lets the global --format follow the subcommand
   args.add_to(cmd);
   cmd->add_option("--episodes,-n", args.episodes, "complete episodes to play")
