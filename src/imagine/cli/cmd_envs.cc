@@ -75,7 +75,8 @@ void run_stats(const Globals& g, const StatsArgs& args) {
   double episode_return = 0;
   int64_t episode_length = 0, steps = 0;
   // Squared error of an all-zero picture, summed over the frame, as a world model's
-  // reconstruction loss measures it: that loss means something only below this.
+  // reconstruction loss measures it: that loss means something only below this. Scanning
+  // each frame costs about as much as a MinAtar step, so steps_per_s is the loop's rate.
   double blank_error = 0;
   const auto start = std::chrono::steady_clock::now();
   env->seed(seed);
@@ -101,16 +102,19 @@ void run_stats(const Globals& g, const StatsArgs& args) {
   Table t{{"id", "obs", "policy", "seed", "episodes", "return_mean", "return_std", "return_min", "return_max",
            "length_mean", "length_std", "blank_frame_error", "steps", "steps_per_s"},
           {}};
+  const double n = static_cast<double>(steps);
   t.rows.push_back({config.env.id, config.env.obs, args.policy, config.seed, args.episodes, r.mean, r.std, r.min,
-                    r.max, l.mean, l.std, blank_error / static_cast<double>(steps), steps, std::llround(static_cast<double>(steps) / seconds)});
+                    r.max, l.mean, l.std, blank_error / n, steps, std::llround(n / seconds)});
   t.print(g);
 }
 
 void add_stats(CLI::App* envs_cmd, Globals& g) {
   static StatsArgs args;
   auto* cmd = envs_cmd->add_subcommand(
-      "stats", "play complete episodes with a random policy: return mean/std/min/max, episode length, the squared error "
-      "of an all-zero reconstruction per frame (blank_frame_error), steps/s");
+      "stats",
+      "play complete episodes with a random policy: return mean/std/min/max, episode length, the squared error of "
+      "an all-zero reconstruction per frame (blank_frame_error), steps/s of this loop (`imagine bench envs` times "
+      "the environments alone)");
   cmd->fallthrough();  // lets the global --format follow the subcommand
   args.add_to(cmd);
   cmd->add_option("--episodes,-n", args.episodes, "complete episodes to play")
