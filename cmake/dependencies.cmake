@@ -6,6 +6,7 @@ find_package(tomlplusplus REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
+find_package(ZLIB REQUIRED)  # CRC-32 of checkpoints and datasets
 find_path(IMAGINE_STB_INCLUDE stb_image_write.h PATH_SUFFIXES stb REQUIRED)
 find_package(GIF QUIET)
 set(IMAGINE_HAVE_GIF 0)

@@ -7,7 +7,7 @@ target_compile_options(imagine_flags INTERFACE -Wall -Wextra -Wno-unused-paramet
                        $<$<CXX_COMPILER_ID:GNU>:-Wno-stringop-overflow -Wno-maybe-uninitialized>)
 target_include_directories(imagine_flags INTERFACE ${PROJECT_SOURCE_DIR}/src ${PROJECT_BINARY_DIR}/generated)
 target_include_directories(imagine_flags SYSTEM INTERFACE ${IMAGINE_STB_INCLUDE})
-target_link_libraries(imagine_flags INTERFACE ${TORCH_LIBRARIES} Threads::Threads fmt::fmt spdlog::spdlog nlohmann_json::nlohmann_json tomlplusplus::tomlplusplus CLI11::CLI11)
+target_link_libraries(imagine_flags INTERFACE ${TORCH_LIBRARIES} Threads::Threads fmt::fmt spdlog::spdlog nlohmann_json::nlohmann_json tomlplusplus::tomlplusplus CLI11::CLI11 ZLIB::ZLIB)
 if(GIF_FOUND)
   target_link_libraries(imagine_flags INTERFACE GIF::GIF)
 endif()

@@ -22,7 +22,7 @@ jobs=${IMAGINE_JOBS:-$(nproc)}
 packages=(cmake ninja-build g++ git ccache pkg-config
           libtorch-dev libopenblas0-openmp
           libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-          libstb-dev libgif-dev libgtest-dev libbenchmark-dev)
+          libstb-dev libgif-dev zlib1g-dev libgtest-dev libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -177,7 +177,7 @@ TEST(CliTest, InterruptWritesACheckpointThatResumes) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status)) << read_file(err);
   EXPECT_EQ(WEXITSTATUS(status), 130) << read_file(err);
-  EXPECT_NE(read_file(err).find("interrupted at step"), std::string::npos) << read_file(err);
+  EXPECT_NE(read_file(err).find("SIGINT at step"), std::string::npos) << read_file(err);
   const std::string latest = read_file(run + "/checkpoints/latest");  // e.g. "step-000012345.pt"
   const auto digits = latest.find_first_of("0123456789");
   ASSERT_NE(digits, std::string::npos) << latest;

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -11,6 +15,7 @@
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/files.h"
+#include "imagine/core/finite.h"
 #include "imagine/core/rng.h"
 #include "imagine/core/run_dir.h"
 #include "imagine/core/thread_pool.h"
@@ -165,7 +170,124 @@ TEST(CheckpointTest, RoundTripAndLatest) {
   int x = 0;
   load_checkpoint(*find_checkpoint(d, 100), "demo", [&](InputArchive&, const nlohmann::json& m) { x = m["x"]; });
   EXPECT_EQ(x, 5);
-  EXPECT_FALSE(find_checkpoint(d, 300).has_value());
+  EXPECT_THROW(find_checkpoint(d, 300), UserError);
+}
+
+// The trailer's CRC-32 catches every corruption; LibTorch's reader alone accepted most.
+TEST(CheckpointTest, EveryCorruptionIsFound) {
+  const std::string d = fresh_dir("flip");
+  const std::string path = save_checkpoint(d, 7, "demo", [](OutputArchive& a, nlohmann::json&) {
+    a.write("t", torch::arange(4096, torch::kFloat32));
+  });
+  const std::string good = read_text_file(path);
+  auto noop = [](InputArchive&, const nlohmann::json&) {};
+  EXPECT_EQ(load_checkpoint(path, "demo", noop), 7);
+  Rng rng(11);
+  for (int trial = 0; trial < 40; ++trial) {
+    std::string bad = good;
+    const int64_t at = rng.uniform_int(0, static_cast<int64_t>(bad.size()) - 8);
+    for (int k = 0; k < 8; ++k) bad[static_cast<size_t>(at + k)] ^= static_cast<char>(rng.uniform_int(1, 255));
+    write_text_atomically(path, bad);
+    try {
+      load_checkpoint(path, "demo", noop);
+      ADD_FAILURE() << "corruption at byte " << at << " was accepted";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(CheckpointTest, LatestFallsBackToTheNewestAndMissingStepsAreNamed) {
+  const std::string d = fresh_dir("latest");
+  for (int64_t step : {100, 200, 300})
+    save_checkpoint(d, step, "demo", [](OutputArchive& a, nlohmann::json&) { a.write("t", torch::ones({1})); });
+  fs::remove(d + "/latest");
+  EXPECT_EQ(*find_checkpoint(d), d + "/step-000000300.pt");
+  write_text_atomically(d + "/latest", std::string("step-\0\0\x01", 8));
+  EXPECT_EQ(*find_checkpoint(d), d + "/step-000000300.pt");
+  write_text_atomically(d + "/latest", "step-000000999.pt\n");
+  EXPECT_EQ(*find_checkpoint(d), d + "/step-000000300.pt");
+  try {
+    find_checkpoint(d, 5);
+    ADD_FAILURE() << "step 5 does not exist";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("100, 200, 300"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(find_checkpoint(d, -1), UserError);
+  EXPECT_FALSE(find_checkpoint(fresh_dir("empty")).has_value());
+}
+
+TEST(CheckpointTest, PruningKeepsTheNewestAndTheMilestones) {
+  const std::string d = fresh_dir("prune");
+  for (int64_t step = 10; step <= 100; step += 10) {
+    save_checkpoint(d, step, "demo", [](OutputArchive& a, nlohmann::json&) { a.write("t", torch::ones({1})); });
+    prune_checkpoints(d, 3, 40);
+  }
+  EXPECT_EQ(checkpoint_steps(d), (std::vector<int64_t>{40, 80, 90, 100}));
+  prune_checkpoints(d, 0, 0);  // 0 keeps all
+  EXPECT_EQ(checkpoint_steps(d).size(), 4u);
+}
+
+TEST(FilesTest, TemporariesOfDeadProcessesAreRemoved) {
+  const std::string d = fresh_dir("stale");
+  fs::create_directories(d);
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);  // a pid that no longer runs
+  write_text_atomically(d + "/keep.txt", "x");
+  std::ofstream(d + "/step-000000001.pt.tmp." + std::to_string(child)) << "half";
+  std::ofstream(d + "/other.tmp.1") << "pid 1 is alive";
+  EXPECT_EQ(remove_stale_temporaries(d), 1);
+  EXPECT_TRUE(fs::exists(d + "/keep.txt"));
+  EXPECT_TRUE(fs::exists(d + "/other.tmp.1"));
+  EXPECT_EQ(printable(std::string("a\x01" "b\n", 4)), "a\\x01b\\x0a");
+  EXPECT_EQ(crc32_update(0, "123456789", 9), 0xcbf43926u);  // the standard check value
+}
+
+TEST(RunDirTest, ForceReplacesOnlyARunsOwnFiles) {
+  const std::string d = fresh_dir("force");
+  fs::create_directories(d + "/sub");
+  std::ofstream(d + "/notes.txt") << "mine";
+  EXPECT_THROW(RunDir::create(d, true, "x = 1\n", {}), UserError);
+  EXPECT_THROW(RunDir::create(d + "/sub/..", true, "x = 1\n", {}), UserError);
+  EXPECT_TRUE(fs::exists(d + "/notes.txt"));
+  EXPECT_TRUE(fs::exists(d + "/sub"));
+  const std::string run = d + "/run";
+  { RunDir::create(run, false, "x = 1\n", {}); }
+  std::ofstream(run + "/README") << "kept";
+  std::ofstream(run + "/metrics.jsonl") << "{}\n";
+  { RunDir::create(run, true, "x = 2\n", {}); }
+  EXPECT_EQ(read_text_file(run + "/README"), "kept");
+  EXPECT_FALSE(fs::exists(run + "/metrics.jsonl"));
+  EXPECT_EQ(read_text_file(run + "/config.toml"), "x = 2\n");
+}
+
+TEST(RunDirTest, OneWriterAtATime) {
+  const std::string d = fresh_dir("lock");
+  {
+    RunDir writer = RunDir::create(d, false, "x = 1\n", {});
+    EXPECT_THROW(RunDir::open(d, true), UserError);
+    EXPECT_NO_THROW(RunDir::open(d));  // readers need no lock
+  }
+  EXPECT_NO_THROW(RunDir::open(d, true));  // released with its holder
+  RunDir failed = RunDir::open(d, true);
+  failed.remove_own_files();
+  EXPECT_FALSE(fs::exists(d));
+}
+
+TEST(FiniteTest, NamesEveryNonFiniteValue) {
+  EXPECT_NO_THROW(check_finite("demo", 3, {{"a", torch::tensor(1.0)}, {"b", torch::tensor(2.0f)}}));
+  try {
+    check_finite("demo", 3, {{"a", torch::tensor(1.0)}, {"b", torch::tensor(NAN)}, {"c", torch::tensor(INFINITY)}});
+    ADD_FAILURE() << "NaN accepted";
+  } catch (const DivergenceError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("demo diverged at step 3: b = nan, c = inf"), std::string::npos) << what;
+  }
+  std::vector<at::Tensor> params = {torch::ones({3}), torch::zeros({2, 2})};
+  EXPECT_TRUE(std::isfinite(parameters_norm(params).item<double>()));
+  params[1][0][1] = NAN;
+  EXPECT_FALSE(std::isfinite(parameters_norm(params).item<double>()));
 }
 
 TEST(CheckpointTest, CorruptOrMismatchedCheckpointIsUserError) {

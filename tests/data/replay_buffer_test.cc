@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <string_view>
@@ -377,7 +379,7 @@ TEST(ReplayBufferTest, GarbageAndOtherVersionsAreRejected) {
     const uint32_t version = 77;
     io.write(reinterpret_cast<const char*>(&version), sizeof(version));
   }
-  EXPECT_NE(load_error(path).find("has format version 77, this build reads 1"), std::string::npos)
+  EXPECT_NE(load_error(path).find("has format version 77, this build reads 1 and 2"), std::string::npos)
       << load_error(path);
 
   buffer.save(path);
@@ -387,6 +389,70 @@ TEST(ReplayBufferTest, GarbageAndOtherVersionsAreRejected) {
   }
   EXPECT_NE(load_error(path).find("unexpected trailing bytes"), std::string::npos) << load_error(path);
   EXPECT_NE(load_error(temp_path("missing.replay")).find("cannot read"), std::string::npos);
+  fs::remove(path);
+}
+
+// The file ends in a CRC-32 of its content: any flipped byte is an error naming the file.
+TEST(ReplayBufferTest, EveryCorruptionIsFound) {
+  ReplayBuffer buffer(with_capacity(30), {2, 5, 5}, 2);
+  Feeder feeder(2, {2, 5, 5}, 6, 3);
+  feeder.add(buffer, 25);
+  buffer.set_source({{"env", {{"id", "minatar/breakout"}}}, {"collection", "abc"}});
+  const std::string path = temp_path("flipped.replay");
+  buffer.save(path);
+  std::string good;
+  {
+    std::ifstream in(path, std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const ReplayBuffer loaded = ReplayBuffer::load(path);
+  EXPECT_EQ(loaded.source()["collection"], "abc");
+  EXPECT_EQ(loaded.checksum(), buffer.checksum());
+  EXPECT_NE(loaded.checksum(), 0u);
+  Rng rng(3);
+  for (int trial = 0; trial < 40; ++trial) {
+    std::string bad = good;
+    const int64_t at = rng.uniform_int(8, static_cast<int64_t>(bad.size()) - 1);  // past the magic number
+    bad[static_cast<size_t>(at)] ^= static_cast<char>(rng.uniform_int(1, 255));
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << bad;
+    }
+    const std::string error = load_error(path);
+    EXPECT_NE(error.find("dataset '" + path + "'"), std::string::npos) << "byte " << at << ": " << error;
+  }
+  fs::remove(path);
+}
+
+// Files of format version 1 (before the source record and the checksum) still load.
+TEST(ReplayBufferTest, VersionOneFilesStillLoad) {
+  ReplayBuffer buffer(with_capacity(20), {1, 3, 3}, 2);
+  Feeder feeder(2, {1, 3, 3}, 5, 2);
+  feeder.add(buffer, 15);
+  const std::string path = temp_path("v1.replay");
+  buffer.save(path);
+  std::string v2;
+  {
+    std::ifstream in(path, std::ios::binary);
+    v2.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // Version 2 = the fixed header (56 bytes), i64 n and n bytes of source, the rest, u32 CRC.
+  int64_t n = 0;
+  std::memcpy(&n, v2.data() + 56, sizeof n);
+  std::string v1 = v2.substr(0, 56) + v2.substr(static_cast<size_t>(64 + n));
+  v1.resize(v1.size() - 4);
+  const uint32_t one = 1;
+  std::memcpy(v1.data() + 8, &one, sizeof one);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << v1;
+  }
+  const ReplayBuffer loaded = ReplayBuffer::load(path);
+  EXPECT_EQ(loaded.size(), buffer.size());
+  EXPECT_TRUE(loaded.source().is_null());
+  EXPECT_EQ(loaded.checksum(), 0u);
+  Rng a(4), b(4);
+  expect_same(buffer.sample(16, 3, a), loaded.sample(16, 3, b));
   fs::remove(path);
 }
 

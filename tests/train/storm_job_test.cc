@@ -10,6 +10,7 @@
 #include "imagine/core/config.h"
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
+#include "imagine/core/finite.h"
 
 namespace imagine::train {
 namespace {
@@ -372,6 +373,39 @@ TEST(StormJobTest, RejectsInconsistentSettings) {
   EXPECT_THROW(StormJob(tiny_config({"storm.batch_length=64"})), UserError);
   EXPECT_THROW(StormJob(tiny_config({"storm.warmup_steps=8"})), UserError);
   EXPECT_THROW(StormJob(tiny_config({"storm.imagination_horizon=30"})), UserError);
+  // validate() (what `imagine config check` runs) rejects what the job rejects.
+  for (const char* set : {"storm.batch_length=64", "world_model.heads=3", "world_model.encoder_channels=[]",
+                          "world_model.encoder_channels=[8, -1]", "env.id=minatar/pong", "device=tpu",
+                          "world_model.reward_low=30", "actor_critic.return_percentile_low=99",
+                          "storm.imagination_batch=100000000", "replay.capacity=1000000000"})
+    EXPECT_THROW(validate(tiny_config({set})), UserError) << set;
+  EXPECT_NO_THROW(validate(tiny_config()));
+}
+
+// Adam with eps = 0 divides 0 by 0 for a parameter whose gradient has been zero: the weights
+// turn NaN while the loss is still finite. The guard stops the run in that update, on any
+// device, before a checkpoint or a metric can hold the NaN; the last checkpoint stays finite.
+TEST(StormJobTest, DivergenceStopsTheRunBeforeAnythingNonFiniteIsSaved) {
+  const std::string dir = ::testing::TempDir() + "/imagine_divergence";
+  std::filesystem::remove_all(dir);
+  StormJob job(tiny_config({"world_model.adam_eps=0"}));
+  std::string last;
+  try {
+    for (int i = 0; i < 200; ++i) {
+      job.advance();
+      last = save_checkpoint(dir, job.step(), job.kind(), [&](OutputArchive& a, nlohmann::json& m) { job.save(a, m); });
+    }
+    FAIL() << "adam_eps = 0 did not diverge in 200 steps";
+  } catch (const DivergenceError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("world-model update diverged at step " + std::to_string(job.step())), std::string::npos) << what;
+    EXPECT_NE(what.find("world_model parameters = "), std::string::npos) << what;
+  }
+  ASSERT_FALSE(last.empty());
+  StormJob restored(tiny_config());
+  load_checkpoint(last, restored.kind(), [&](InputArchive& a, const nlohmann::json& m) { restored.load(a, m); });
+  for (const auto& p : restored.world_model()->parameters()) ASSERT_TRUE(torch::isfinite(p).all().item<bool>());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "imagine/cli/common.h"
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/log.h"
 
@@ -38,11 +39,15 @@ int run(int argc, char** argv) {
   } catch (const UserError& e) {
     std::cerr << "imagine: error: " << e.what() << "\n";
     return 2;
-  } catch (const c10::Error& e) {
-    std::cerr << "imagine: internal error: " << e.what_without_backtrace() << "\n";
-    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "imagine: internal error: " << e.what() << "\n";
+    if (is_out_of_memory(e)) {  // sizes the user chose; say so in one line, not the allocator's text
+      std::cerr << "imagine: error: out of memory: the configuration needs more memory than this machine has; "
+                   "lower the sizes (replay.capacity, model widths, batch sizes) or --steps\n";
+      return 2;
+    }
+    const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+    std::string what = c10 ? c10->what_without_backtrace() : e.what();
+    std::cerr << "imagine: internal error: " << what.substr(0, what.find('\n')) << "\n";
     return 1;
   }
   return g.exit_code;

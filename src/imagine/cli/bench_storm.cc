@@ -54,7 +54,7 @@ Timing time_mean(int64_t repeats, F&& f) {
 
 void bench_storm(const Globals& g, const BenchStormArgs& a) {
   if (a.repeats < 1) throw UserError("--repeats must be at least 1");
-  train::Config config = load_config(a.config.file, a.config.sets);
+  train::Config config = load_config(a.config.files, a.config.sets);
   if (config.kind != "storm") throw UserError("bench storm needs a kind = \"storm\" config, got '" + config.kind + "'");
   apply_runtime(config);
   const train::StormOptions loop = config.storm;

@@ -4,9 +4,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <random>
 
 #include "imagine/cli/common.h"
 #include "imagine/core/error.h"
+#include "imagine/core/files.h"
+#include "imagine/core/signals.h"
 #include "imagine/core/log.h"
 #include "imagine/core/run_dir.h"
 #include "imagine/data/replay_buffer.h"
@@ -26,13 +29,27 @@ struct CollectArgs {
   std::string id, policy = "random", out;
   int64_t steps = 100000, envs = 8, seed = 1;
   double heldout = 0.1;
+  bool force = false;
   std::vector<std::string> sets;
 };
 
-void collect(const CollectArgs& a) {
-  train::Config config = load_config("", a.sets);
+// A random id shared by the training and held-out files of one collection.
+std::string collection_id() {
+  std::random_device device;
+  return fmt::format("{:08x}{:08x}", device(), device());
+}
+
+int collect(const CollectArgs& a) {
+  for (const auto& set : a.sets)
+    if (set.rfind("env.", 0) != 0)
+      throw UserError("--set '" + printable(set) + "': collect reads only env.* options");
+  train::Config config = load_config({}, a.sets);
   config.env.id = a.id;
   if (a.out.empty()) throw UserError("--out is required");
+  const std::string held_path = heldout_path(a.out);
+  for (const auto& path : {a.out, held_path})
+    if (std::filesystem::exists(path) && !a.force)
+      throw UserError("'" + path + "' already exists; use --force to replace it");
   const int64_t held = static_cast<int64_t>(std::ceil(a.heldout * static_cast<double>(a.envs)));
   if (a.heldout > 0 && held >= a.envs)
     throw UserError("--heldout " + std::to_string(a.heldout) + " leaves no training stream with --envs " +
@@ -51,7 +68,7 @@ void collect(const CollectArgs& a) {
     };
   } else {
     const RunDir dir = RunDir::open(a.policy);
-    train::Config run_config = load_config(dir.config_path(), {});
+    train::Config run_config = load_config({dir.config_path()}, {});
     if (run_config.env.id != config.env.id || run_config.env.obs != config.env.obs)
       throw UserError("run '" + a.policy + "' was trained on " + run_config.env.id + " (" + run_config.env.obs +
                       "), not " + config.env.id + " (" + config.env.obs + ")");
@@ -70,10 +87,24 @@ void collect(const CollectArgs& a) {
   std::optional<data::ReplayBuffer> held_buf;
   if (held > 0) held_buf.emplace(ro, spec.obs_shape(), held);
 
+  nlohmann::json source = {{"env", config::flatten(config.env)},
+                           {"collection", collection_id()},
+                           {"policy", a.policy},
+                           {"seed", a.seed}};
+  train_buf.set_source(source);
+  if (held_buf) held_buf->set_source(source);
+
   const envs::StepResult* r = &env.reset(static_cast<uint64_t>(a.seed));
   auto first = torch::ones({a.envs}, torch::kBool);
   Progress progress("collect", rows * a.envs);
+  StopSignals signals;  // Ctrl-C: keep what was collected, as `train` keeps a checkpoint
   for (int64_t t = 0; t < rows; ++t) {
+    if (StopSignals::requested()) {
+      progress.finish();
+      spdlog::warn("{} after {} steps: writing what was collected (send it again to quit at once)",
+                   StopSignals::signal_name(), t * a.envs);
+      break;
+    }
     const auto obs = r->obs.clone();
     const auto action = policy(obs, first);
     r = &env.step(action);
@@ -89,19 +120,23 @@ void collect(const CollectArgs& a) {
   }
   progress.finish();
   train_buf.save(a.out);
+  std::error_code ignored;
+  if (!held_buf) std::filesystem::remove(held_path, ignored);  // a stale one would be read as this one's
   spdlog::info("wrote {} ({} rows in {} streams, {} episodes)", a.out, train_buf.size(), train_buf.num_streams(),
                train_buf.episodes().size());
   if (held_buf) {
-    held_buf->save(heldout_path(a.out));
-    spdlog::info("wrote {} ({} rows held out, {} episodes)", heldout_path(a.out), held_buf->size(),
+    held_buf->save(held_path);
+    spdlog::info("wrote {} ({} rows held out, {} episodes)", held_path, held_buf->size(),
                  held_buf->episodes().size());
   }
+  return StopSignals::requested() ? StopSignals::exit_code() : 0;
 }
 }  // namespace
 
-void add_collect(CLI::App& app, Globals&) {
+void add_collect(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("collect", "record trajectories into a dataset (train and held-out files)");
-  static CollectArgs a;
+  auto args = std::make_shared<CollectArgs>();
+  CollectArgs& a = *args;
   cmd->add_option("id", a.id, "environment id")->required();
   cmd->add_option("--policy", a.policy, "'random' or a run directory whose latest checkpoint acts")->capture_default_str();
   cmd->add_option("--steps", a.steps, "environment steps in total")->capture_default_str()->check(CLI::PositiveNumber);
@@ -111,7 +146,8 @@ void add_collect(CLI::App& app, Globals&) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", a.seed, "seed of the environments and the random policy")->capture_default_str();
   cmd->add_option("--set,-s", a.sets, "override env options, e.g. --set env.obs=rgb");
-  cmd->callback([] { collect(a); });
+  cmd->add_flag("--force", a.force, "replace existing dataset files");
+  cmd->callback([&g, args] { g.exit_code = collect(*args); });
 }
 
 }  // namespace imagine::cli

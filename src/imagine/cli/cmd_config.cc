@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "imagine/cli/common.h"
+#include "imagine/train/job.h"
 
 namespace imagine::cli {
 
@@ -10,20 +11,23 @@ void add_config(CLI::App& app, Globals&) {
   cmd->require_subcommand(1);
 
   auto* defaults = cmd->add_subcommand("defaults", "print the documented defaults as TOML (optionally one section)");
-  static std::string section;
-  defaults->add_option("section", section, "section name, e.g. env");
-  defaults->callback([] {
+  auto section = std::make_shared<std::string>();
+  defaults->add_option("section", *section, "section name, e.g. env");
+  defaults->callback([section] {
     train::Config c;
-    std::cout << (section.empty() ? config::to_toml(c) : config::section_to_toml(c, section));
+    std::cout << (section->empty() ? config::to_toml(c) : config::section_to_toml(c, *section));
   });
 
-  auto* check = cmd->add_subcommand("check", "validate a config file (with optional --set overrides)");
-  static ConfigArgs args;
-  check->add_option("file", args.file, "TOML file")->required();
-  check->add_option("--set,-s", args.sets, "override a key (repeatable)");
-  check->callback([] {
-    load_config(args.file, args.sets);
-    std::cout << args.file << ": ok\n";
+  auto* check = cmd->add_subcommand(
+      "check", "validate config files (layered, with optional --set overrides) exactly as `train` would");
+  auto args = std::make_shared<ConfigArgs>();
+  check->add_option("file", args->files, "TOML file; several are layered, later ones overriding")->required();
+  check->add_option("--set,-s", args->sets, "override a key (repeatable)");
+  check->callback([args] {
+    train::validate(load_config(args->files, args->sets));
+    std::string names;
+    for (const auto& f : args->files) names += (names.empty() ? "" : " + ") + f;
+    std::cout << names << ": ok\n";
   });
 
   auto* docs = cmd->add_subcommand("docs", "print the configuration reference (docs/configuration.md)");

@@ -5,7 +5,10 @@
 #include <cmath>
 #include <iostream>
 
+#include <fmt/format.h>
+
 #include "imagine/cli/common.h"
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/media.h"
 #include "imagine/core/rng.h"
@@ -35,7 +38,7 @@ struct EnvRunArgs {
   }
   // The [env] options of the config with --set overrides and the positional id applied.
   train::Config load() const {
-    train::Config out = load_config(config.file, config.sets);
+    train::Config out = load_config(config.files, config.sets);
     out.env.id = id;
     if (seed_option->count() > 0) out.seed = seed;
     return out;
@@ -139,6 +142,12 @@ void run_record(const Globals& g, const RecordArgs& args) {
   config.env.obs = "rgb";  // pictures of every game; symbolic planes are not viewable
   const auto env = envs::default_registry().make(config.env);
   const auto& spec = env->spec();
+  // Up to two frames a step are kept, then drawn scaled (a strip holds them all at once).
+  const double frames_kept = 2.0 * static_cast<double>(args.steps) + 1.0;
+  const double scaled = 3.0 * static_cast<double>(spec.height * args.scale) * static_cast<double>(spec.width * args.scale);
+  check_fits_in_memory(frames_kept * (static_cast<double>(spec.obs_size()) + (ext == ".png" ? scaled : 0.0)),
+                       fmt::format("recording {} steps at scale {}", args.steps, args.scale),
+                       "record fewer --steps or a smaller --scale");
   std::vector<uint8_t> obs(static_cast<size_t>(spec.obs_size()));
   std::vector<Frame> frames;
   const auto grab = [&] { frames.push_back(Frame{spec.channels, spec.height, spec.width, obs}); };
@@ -168,7 +177,8 @@ void run_record(const Globals& g, const RecordArgs& args) {
 }
 
 void add_record(CLI::App* envs_cmd, Globals& g) {
-  static RecordArgs args;
+  auto owned = std::make_shared<RecordArgs>();
+  RecordArgs& args = *owned;
   auto* cmd = envs_cmd->add_subcommand(
       "record", "write the RGB observations of a random-policy run as a GIF animation or a PNG strip");
   cmd->fallthrough();
@@ -181,7 +191,7 @@ void add_record(CLI::App* envs_cmd, Globals& g) {
   cmd->add_option("--delay", args.delay_cs, "GIF: hundredths of a second per frame")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  cmd->callback([&g] { run_record(g, args); });
+  cmd->callback([&g, owned] { run_record(g, *owned); });
 }
 
 }  // namespace

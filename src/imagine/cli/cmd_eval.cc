@@ -12,23 +12,32 @@ namespace imagine::cli {
 
 void add_eval(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("eval", "evaluate a run's checkpoint: episodes, mean, std, each return");
-  static std::string run;
-  static int64_t episodes = -1, checkpoint = -1, seed = 12345, sequences = 512;
+  struct Args {
+    std::string run;
+    int64_t episodes = -1, checkpoint = -1, seed = 12345, sequences = 512;
+  };
+  auto args = std::make_shared<Args>();
+  auto& [run, episodes, checkpoint, seed, sequences] = *args;
   cmd->add_option("run", run, "run directory")->required();
-  cmd->add_option("--episodes", episodes, "complete episodes to play (default: the run's eval_episodes)");
-  cmd->add_option("--checkpoint", checkpoint, "step of the checkpoint (default: the latest)");
-  cmd->add_option("--sequences", sequences, "env_model runs: held-out sequences to evaluate")->capture_default_str();
-  cmd->add_option("--seed", seed, "seed of the evaluation environments")->capture_default_str();
-  cmd->callback([&g] {
+  cmd->add_option("--episodes", episodes, "complete episodes to play (default: the run's eval_episodes)")
+      ->check(CLI::TypeValidator<int64_t>())
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+  cmd->add_option("--checkpoint", checkpoint, "step of the checkpoint (default: the latest)")
+      ->check(CLI::TypeValidator<int64_t>())
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--sequences", sequences, "env_model runs: held-out sequences to evaluate")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", seed, "seed of the evaluation environments")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->callback([&g, args] {
+    const auto& [run, episodes, checkpoint, seed, sequences] = *args;
     const RunDir dir = RunDir::open(run);
-    train::Config config = load_config(dir.config_path(), {});
+    train::Config config = load_config({dir.config_path()}, {});
     apply_runtime(config);
     if (config.kind == "env_model") return eval_env_model_run(g, run, config, checkpoint, sequences, static_cast<uint64_t>(seed));
     auto job = train::make_job(config);
     const auto path = find_checkpoint(dir.checkpoints_dir(), checkpoint >= 0 ? std::optional<int64_t>(checkpoint) : std::nullopt);
-    if (!path)
-      throw UserError(checkpoint >= 0 ? "run '" + run + "' has no checkpoint at step " + std::to_string(checkpoint)
-                                      : "run '" + run + "' has no checkpoint");
+    if (!path) throw UserError("run '" + run + "' has no checkpoint");
     const int64_t step = load_checkpoint(*path, job->kind(), [&](InputArchive& a, const nlohmann::json& m) { job->load(a, m); });
     const int64_t n = episodes >= 0 ? episodes : config.eval_episodes;
     if (n < 1) throw UserError("--episodes must be at least 1");

@@ -6,10 +6,10 @@ namespace imagine::cli {
 
 void add_info(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("info", "parameter count of every module of a configuration");
-  static ConfigArgs args;
-  args.add_to(cmd);
-  cmd->callback([&g] {
-    const train::Config config = load_config(args.file, args.sets);
+  auto args = std::make_shared<ConfigArgs>();
+  args->add_to(cmd);
+  cmd->callback([&g, args] {
+    const train::Config config = load_config(args->files, args->sets);
     auto job = train::make_job(config);
     Table t{{"module", "parameters"}, {}};
     for (const auto& [name, n] : job->parameter_counts()) t.rows.push_back({nlohmann::json(name), nlohmann::json(n)});

@@ -57,7 +57,7 @@ void rollout(const Globals& g, const RolloutArgs& a) {
   if (!a.strip.empty() && std::filesystem::path(a.strip).extension() != ".png")
     throw UserError("--strip '" + a.strip + "' must end in .png");
   const RunDir dir = RunDir::open(a.run);
-  const train::Config config = load_config(dir.config_path(), {});
+  const train::Config config = load_config({dir.config_path()}, {});
   if (config.kind != "env_model")
     throw UserError("run '" + a.run + "' is kind '" + config.kind + "'; `imagine rollout` needs an env_model run");
   apply_runtime(config);

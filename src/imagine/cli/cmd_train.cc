@@ -2,12 +2,14 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <ctime>
 #include <iostream>
 
 #include "imagine/cli/common.h"
 #include "imagine/core/error.h"
 #include "imagine/core/files.h"
 #include "imagine/core/log.h"
+#include "imagine/core/signals.h"
 #include "imagine/train/runner.h"
 
 namespace imagine::cli {
@@ -17,9 +19,21 @@ struct TrainArgs {
   ConfigArgs config;
   std::string run_dir;
   std::string resume;
+  bool resume_given = false;
   bool force = false;
   int64_t stop_at = -1;
 };
+
+// The manifest keeps the command that started the run; each resume is added to it.
+void record_resume(const RunDir& dir, const std::string& command_line, int64_t step) {
+  nlohmann::json manifest = nlohmann::json::parse(read_text_file(dir.manifest_path()), nullptr, false);
+  if (!manifest.is_object()) manifest = nlohmann::json::object();
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  manifest["resumed"].push_back({{"command_line", command_line}, {"step", step}, {"time", stamp}});
+  write_text_atomically(dir.manifest_path(), manifest.dump(2) + "\n");
+}
 
 void print_evaluation(const Globals& g, const std::string& id, const std::vector<double>& returns) {
   double mean = 0, var = 0;
@@ -35,11 +49,18 @@ void print_evaluation(const Globals& g, const std::string& id, const std::vector
 }
 
 void train(Globals& g, const TrainArgs& args) {
-  const bool resuming = !args.resume.empty();
-  if (resuming && !args.config.file.empty())
+  const bool resuming = args.resume_given;
+  if (resuming && args.resume.empty()) throw UserError("--resume needs the run directory to continue");
+  if (resuming && !args.config.files.empty())
     throw UserError("--resume takes the config from the run directory; drop --config");
-  const std::string config_file = resuming ? RunDir::open(args.resume).config_path() : args.config.file;
-  train::Config config = load_config(config_file, args.config.sets);
+  if (resuming && !args.run_dir.empty())
+    throw UserError("--resume continues the run in its own directory; drop --run-dir");
+  if (resuming && args.force) throw UserError("--force starts a new run; it does not go with --resume");
+  std::optional<RunDir> dir;
+  if (resuming) dir = RunDir::open(args.resume, /*lock=*/true);
+  train::Config config =
+      load_config(resuming ? std::vector<std::string>{dir->config_path()} : args.config.files, args.config.sets);
+  if (resuming) train::check_resume_changes(load_config({dir->config_path()}, {}), config);
   apply_runtime(config);
   if (config.name.empty()) {
     config.name = config.kind + "-" + config.env.id;
@@ -48,31 +69,43 @@ void train(Globals& g, const TrainArgs& args) {
   }
   auto job = train::make_job(config);
   const std::string config_toml = config::to_toml(config);
-  std::optional<RunDir> dir;
   int64_t start = 0;
   if (resuming) {
-    dir = RunDir::open(args.resume);
     start = train::resume_job(*job, *dir);
+    if (args.stop_at >= 0 && args.stop_at <= start)
+      throw UserError(fmt::format("--stop-at {} is not after the run's step {}", args.stop_at, start));
     write_text_atomically(dir->config_path(), config_toml);  // records any --set changes (e.g. steps)
+    record_resume(*dir, g.command_line, start);
   } else {
     const std::string path = args.run_dir.empty() ? default_run_path(config.name) : args.run_dir;
     dir = RunDir::create(path, args.force, config_toml, make_manifest(config.device, config.seed, g.command_line));
     spdlog::info("run directory {}", path);
   }
-  job->set_media_dir(dir->media_dir());
-  MetricsWriter metrics(dir->metrics_path(), resuming ? start : -1);
-  train::RunnerOptions options;
-  options.steps = config.steps;
-  options.checkpoint_every = config.checkpoint_every;
-  options.log_every = config.log_every;
-  if (args.stop_at >= 0) options.stop_at = args.stop_at;
-  const auto outcome = train::run_job(*job, *dir, metrics, options);
-  if (outcome == train::RunOutcome::kInterrupted) {
-    spdlog::info("continue with --resume {}", dir->path());
-    g.exit_code = 130;  // the shell's code for a run ended by SIGINT
-    return;
+  try {
+    job->set_media_dir(dir->media_dir());
+    MetricsWriter metrics(dir->metrics_path(), resuming ? start : -1);
+    train::RunnerOptions options;
+    options.steps = config.steps;
+    options.checkpoint_every = config.checkpoint_every;
+    options.checkpoint_keep = config.checkpoint_keep;
+    options.checkpoint_keep_every = config.checkpoint_keep_every;
+    options.log_every = config.log_every;
+    if (args.stop_at >= 0) options.stop_at = args.stop_at;
+    const auto outcome = train::run_job(*job, *dir, metrics, options);
+    if (outcome == train::RunOutcome::kInterrupted) {
+      spdlog::info("continue with --resume {}", dir->path());
+      g.exit_code = StopSignals::exit_code();  // what the shell expects after that signal
+      return;
+    }
+    if (outcome != train::RunOutcome::kFinished) return;
+  } catch (...) {
+    // A new run that failed before its first checkpoint leaves nothing worth resuming.
+    if (!resuming && checkpoint_steps(dir->checkpoints_dir()).empty()) {
+      dir->remove_own_files();
+      spdlog::info("removed the run directory {}: it failed before its first checkpoint", dir->path());
+    }
+    throw;
   }
-  if (outcome != train::RunOutcome::kFinished) return;
   if (config.eval_episodes > 0 && config.kind != "env_model") {  // env_model: held-out NLL in metrics, `imagine eval`
     spdlog::info("evaluating {} complete episodes", config.eval_episodes);
     const auto returns = job->evaluate(config.eval_episodes, static_cast<uint64_t>(config.seed) + 1000003);
@@ -85,13 +118,18 @@ void train(Globals& g, const TrainArgs& args) {
 
 void add_train(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("train", "train an agent or a world model (default: the built-in job)");
-  static TrainArgs args;
-  args.config.add_to(cmd);
-  cmd->add_option("--run-dir", args.run_dir, "run directory (default runs/<name>-<time>)");
-  cmd->add_flag("--force", args.force, "overwrite an existing run directory");
-  cmd->add_option("--resume", args.resume, "continue the run in this directory from its last checkpoint");
-  cmd->add_option("--stop-at", args.stop_at, "stop with a checkpoint after this many steps (resume later)");
-  cmd->callback([&g] { train(g, args); });
+  auto args = std::make_shared<TrainArgs>();
+  args->config.add_to(cmd);
+  cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<name>-<time>)");
+  cmd->add_flag("--force", args->force, "replace an existing run directory (its run's files only)");
+  auto* resume = cmd->add_option("--resume", args->resume, "continue the run in this directory from its last checkpoint");
+  cmd->add_option("--stop-at", args->stop_at, "stop with a checkpoint after this many steps (resume later)")
+      ->check(CLI::TypeValidator<int64_t>())
+      ->check(CLI::PositiveNumber);
+  cmd->callback([&g, args, resume] {
+    args->resume_given = resume->count() > 0;
+    train(g, *args);
+  });
 }
 
 }  // namespace imagine::cli

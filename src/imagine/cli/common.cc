@@ -9,12 +9,14 @@
 namespace imagine::cli {
 
 void ConfigArgs::add_to(CLI::App* cmd) {
-  cmd->add_option("--config,-c", file, "TOML config file (defaults: `imagine config defaults`)");
+  cmd->add_option("--config,-c", files,
+                  "TOML config file (defaults: `imagine config defaults`); repeat to layer files, later ones "
+                  "overriding earlier ones");
   cmd->add_option("--set,-s", sets, "override a key, e.g. --set env.id=minatar/asterix (repeatable)");
 }
 
-train::Config load_config(const std::string& file, const std::vector<std::string>& sets) {
-  return config::read<train::Config>(config::Document::parse(file, sets));
+train::Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
+  return config::read<train::Config>(config::Document::parse(files, sets));
 }
 
 static std::string cell_text(const nlohmann::json& v) {

@@ -17,13 +17,14 @@ struct Globals {
 };
 
 struct ConfigArgs {
-  std::string file;
+  std::vector<std::string> files;
   std::vector<std::string> sets;
   void add_to(CLI::App* cmd);
 };
 
-// Defaults, then the file, then --set overrides; every key checked.
-train::Config load_config(const std::string& file, const std::vector<std::string>& sets);
+// Defaults, then the files (each later one overriding the earlier), then --set overrides;
+// every key checked.
+train::Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& sets);
 
 // A results table: printed as markdown, or as a JSON array of row objects.
 struct Table {

@@ -19,12 +19,10 @@ constexpr int64_t kEvalBatch = 32;
 void eval_env_model_run(const Globals& g, const std::string& run, const train::Config& config, int64_t checkpoint_step,
                         int64_t sequences, uint64_t seed) {
   if (sequences < 1) throw UserError("--sequences must be at least 1");
-  const RunDir dir = RunDir::open(run);
+  const RunDir dir = RunDir::open(run, /*lock=*/true);  // it appends to metrics.jsonl
   const auto path =
       find_checkpoint(dir.checkpoints_dir(), checkpoint_step >= 0 ? std::optional<int64_t>(checkpoint_step) : std::nullopt);
-  if (!path)
-    throw UserError(checkpoint_step >= 0 ? "run '" + run + "' has no checkpoint at step " + std::to_string(checkpoint_step)
-                                         : "run '" + run + "' has no checkpoint");
+  if (!path) throw UserError("run '" + run + "' has no checkpoint");
   const std::string held = train::env_model_heldout_path(config);
   const auto heldout = train::load_env_model_dataset(held, "held-out dataset");
   int64_t step = 0;
@@ -32,7 +30,12 @@ void eval_env_model_run(const Globals& g, const std::string& run, const train::C
   const auto& o = model->options();
   spdlog::info("evaluating {} ({}{}) at update {} on {} held-out sequences of {}", *path, o.model_class,
                o.jump > 1 ? " jump " + std::to_string(o.jump) : "", step, sequences, held);
-  const auto batches = train::sample_sequences(heldout, o, sequences, kEvalBatch, seed);
+  std::vector<models::ssm::SequenceBatch> batches;
+  try {
+    batches = train::sample_sequences(heldout, o, sequences, kEvalBatch, seed);
+  } catch (const UserError& e) {
+    throw UserError("held-out dataset '" + held + "': " + e.what());
+  }
   const auto r = train::evaluate_env_model(model, batches, seed + 1);
 
   const std::string measure = r.upper_bound ? "negative ELBO (upper bound)" : "NLL";

@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "imagine/core/error.h"
+#include "imagine/core/files.h"
 
 namespace imagine::config {
 
@@ -68,62 +69,90 @@ Document Document::parse_string(const std::string& text, const std::string& sour
   return doc;
 }
 
-// Applies `a.b.c=value` on top of `root`. The value is parsed as a TOML value; if that
-// fails it is taken as a bare string, so `--set env.id=minatar/breakout` works unquoted.
-static void apply_override(toml::table& root, const std::string& assignment) {
-  const auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw UserError("--set '" + assignment + "': expected key.path=value");
-  const std::string key_path = assignment.substr(0, eq);
-  const std::string value_text = assignment.substr(eq + 1);
-  const std::string source = std::string(kOverridePrefix) + assignment;
-  toml::table parsed;
-  try {
-    parsed = toml::parse("v = " + value_text, source);
-  } catch (const toml::parse_error&) {
-    // Not a TOML value: take the text as a string (parsed, so it carries the source name).
-    parsed = toml::parse("v = " + TomlWriter::format_value(value_text), source);
-  }
-  toml::node* value = parsed.get("v");
-
-  toml::table* table = &root;
-  size_t start = 0;
-  while (true) {
-    const auto dot = key_path.find('.', start);
-    const std::string part = key_path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (part.empty()) throw UserError("--set '" + assignment + "': empty key component");
-    if (dot == std::string::npos) {
-      // The moved node keeps its source, so positions read "--set key=value".
-      table->insert_or_assign(part, std::move(*value));
-      return;
+// Puts every key of `top` into `base`: tables merge key by key, anything else replaces. Moved
+// nodes keep their source, so positions name the file (or --set) that gave each value.
+static void merge_into(toml::table& base, toml::table&& top) {
+  for (auto&& [key, node] : top) {
+    toml::node* existing = base.get(key);
+    if (existing && existing->is_table() && node.is_table()) {
+      merge_into(*existing->as_table(), std::move(*node.as_table()));
+    } else {
+      base.insert_or_assign(key, std::move(node));
     }
-    toml::node* next = table->get(part);
-    if (!next) {
-      table->insert(part, toml::table{});
-      next = table->get(part);
-    }
-    if (!next->is_table())
-      throw UserError("--set '" + assignment + "': '" + part + "' is not a section");
-    table = next->as_table();
-    start = dot + 1;
   }
 }
 
-Document Document::parse(const std::string& file, const std::vector<std::string>& overrides) {
-  Document doc;
-  if (!file.empty()) {
-    if (!std::filesystem::is_regular_file(file))
-      throw UserError("config file '" + file + "' does not exist or is not a file");
+// Applies `a.b.c=value` on top of `root`. The value is parsed as a TOML value; if that
+// fails it is taken as a bare string, so `--set env.id=minatar/breakout` works unquoted.
+static void apply_override(toml::table& root, const std::string& assignment) {
+  const std::string shown = printable(assignment);
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) throw UserError("--set '" + shown + "': expected key.path=value");
+  const std::string key_path = assignment.substr(0, eq);
+  const std::string value_text = assignment.substr(eq + 1);
+  size_t start = 0;
+  while (true) {  // bare TOML keys only, so the dotted path below parses as written
+    const auto dot = key_path.find('.', start);
+    const std::string part = key_path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw UserError("--set '" + shown + "': empty key component");
+    if (part.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+      throw UserError("--set '" + shown + "': '" + printable(part) + "' is not a key (letters, digits, _ and -)");
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  if (value_text.find_first_of(std::string("\0\r\n", 3)) != std::string::npos ||
+      std::any_of(value_text.begin(), value_text.end(), [](char c) { return (c >= 0 && c < 0x20 && c != '\t') || c == 0x7f; }))
+    throw UserError("--set '" + shown + "': the value holds a control character");
+  const std::string source = std::string(kOverridePrefix) + shown;
+  // Parsed as one dotted assignment, so the tables it creates carry the --set as their source.
+  toml::table parsed;
+  try {
+    parsed = toml::parse(key_path + " = " + value_text, source);
+  } catch (const toml::parse_error&) {
+    // Not a TOML value: take the text as a string.
     try {
-      doc.impl_->root = toml::parse_file(file);
+      parsed = toml::parse(key_path + " = " + TomlWriter::format_value(value_text), source);
     } catch (const toml::parse_error& e) {
-      const auto& src = e.source();
-      throw UserError(fmt::format("{}:{}:{}: TOML syntax error: {}", file, src.begin.line,
-                                  src.begin.column, e.description()));
+      throw UserError("--set '" + shown + "': " + std::string(e.description()));
     }
   }
+  // A scalar may not be replaced by a section or the other way round on the way down.
+  toml::table* table = &root;
+  start = 0;
+  while (true) {
+    const auto dot = key_path.find('.', start);
+    if (dot == std::string::npos) break;
+    const std::string part = key_path.substr(start, dot - start);
+    toml::node* next = table->get(part);
+    if (!next) break;
+    if (!next->is_table()) throw UserError("--set '" + shown + "': '" + part + "' is not a section");
+    table = next->as_table();
+    start = dot + 1;
+  }
+  merge_into(root, std::move(parsed));
+}
+
+static toml::table parse_file(const std::string& file) {
+  if (!std::filesystem::is_regular_file(file))
+    throw UserError("config file '" + file + "' does not exist or is not a file");
+  try {
+    return toml::parse_file(file);
+  } catch (const toml::parse_error& e) {
+    const auto& src = e.source();
+    throw UserError(fmt::format("{}:{}:{}: TOML syntax error: {}", file, src.begin.line, src.begin.column,
+                                e.description()));
+  }
+}
+
+Document Document::parse(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
+  Document doc;
+  for (const auto& file : files) merge_into(doc.impl_->root, parse_file(file));
   for (const auto& o : overrides) apply_override(doc.impl_->root, o);
   return doc;
+}
+
+Document Document::parse(const std::string& file, const std::vector<std::string>& overrides) {
+  return parse(file.empty() ? std::vector<std::string>{} : std::vector<std::string>{file}, overrides);
 }
 
 TomlReader Document::reader() const { return TomlReader(*this, &impl_->root, ""); }

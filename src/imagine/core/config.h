@@ -10,6 +10,7 @@
 // config.toml of a run, `imagine config defaults` and docs/configuration.md.
 // Supported field types: bool, int, int64_t, float, double, std::string, std::vector<int64_t>.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -104,6 +105,34 @@ class TomlWriter {
   std::string sections_;
 };
 
+// Collects every field as "section.key" -> its TOML text, to compare two configs key by key.
+class FlatWriter {
+ public:
+  explicit FlatWriter(std::map<std::string, std::string>& out, std::string prefix = "")
+      : out_(out), prefix_(std::move(prefix)) {}
+  template <class T>
+  void field(std::string_view key, const T& value, const FieldInfo&) {
+    out_[prefix_ + std::string(key)] = TomlWriter::format_value(value);
+  }
+  template <class S>
+  void section(std::string_view key, S& sub, std::string_view) {
+    FlatWriter child(out_, prefix_ + std::string(key) + ".");
+    sub.visit(child);
+  }
+
+ private:
+  std::map<std::string, std::string>& out_;
+  std::string prefix_;
+};
+
+template <class C>
+std::map<std::string, std::string> flatten(C& value) {
+  std::map<std::string, std::string> out;
+  FlatWriter writer(out);
+  value.visit(writer);
+  return out;
+}
+
 // Writes a markdown reference (one table per section) for docs/configuration.md.
 class MarkdownWriter {
  public:
@@ -145,6 +174,9 @@ class Document {
   // `file` may be empty (defaults only). Raises UserError on a missing file, a TOML syntax
   // error (file:line:column) or a malformed override.
   static Document parse(const std::string& file, const std::vector<std::string>& overrides);
+  // Several files, each later one overriding the keys it sets (tables merge key by key),
+  // then the overrides.
+  static Document parse(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
   static Document parse_string(const std::string& text, const std::string& source_name);
   ~Document();
   Document(Document&&) noexcept;

@@ -1,5 +1,11 @@
 #include "imagine/core/device.h"
 
+#include <unistd.h>
+
+#include <new>
+
+#include <fmt/format.h>
+
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/optim/adam.h>
@@ -8,6 +14,27 @@
 #include "imagine/core/error.h"
 
 namespace imagine {
+
+int64_t host_memory_bytes() {
+  return static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * static_cast<int64_t>(::sysconf(_SC_PAGE_SIZE));
+}
+
+void check_fits_in_memory(double bytes, const std::string& what, const std::string& advice) {
+  const int64_t have = host_memory_bytes();
+  if (bytes <= static_cast<double>(have)) return;
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  throw UserError(fmt::format("{} needs {:.1f} GiB but this machine has {:.1f} GiB of memory; {}", what,
+                              bytes / kGiB, static_cast<double>(have) / kGiB, advice));
+}
+
+bool is_out_of_memory(const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return true;
+  const std::string what = e.what();
+  return what.find("can't allocate memory") != std::string::npos ||
+         what.find("CUDA out of memory") != std::string::npos ||
+         what.find("std::bad_alloc") != std::string::npos;
+}
+
 
 c10::Device parse_device(const std::string& name) {
   if (name == "cpu") return c10::Device(c10::kCPU);

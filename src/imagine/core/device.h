@@ -2,6 +2,8 @@
 // The compute device is a run-time option: "cpu", "cuda" or "cuda:N".
 #include <c10/core/Device.h>
 
+#include <cstdint>
+#include <exception>
 #include <string>
 
 namespace torch::optim {
@@ -12,6 +14,16 @@ namespace imagine {
 
 // Raises UserError for a malformed name or a CUDA device this build or machine lacks.
 c10::Device parse_device(const std::string& name);
+
+// Physical memory of this machine in bytes (what a run's buffers must fit in).
+int64_t host_memory_bytes();
+
+// Raises UserError when `bytes` for `what` exceed the machine's memory, naming both and `advice`.
+void check_fits_in_memory(double bytes, const std::string& what, const std::string& advice);
+
+// Whether an exception is an allocation failure (std::bad_alloc, LibTorch's CPU or CUDA
+// allocator errors), which the CLI reports as one line instead of the allocator's text.
+bool is_out_of_memory(const std::exception& e);
 
 // Moves Adam's moment estimates to `device`. Optimiser::load creates them where the archive
 // holds them (the CPU, see load_checkpoint), while the parameters live on the run's device.

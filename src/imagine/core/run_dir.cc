@@ -1,5 +1,11 @@
 #include "imagine/core/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <sstream>
@@ -41,27 +47,108 @@ void MetricsWriter::write(int64_t step, const std::map<std::string, double>& sca
   out_.flush();
 }
 
+namespace {
+// What a run writes into its directory; --force and clean-up remove these and nothing else.
+const char* const kOwnFiles[] = {"config.toml", "manifest.json", "metrics.jsonl", "evaluation.json",
+                                 "checkpoints", "media"};
+}  // namespace
+
+RunLock::RunLock(const std::string& run_path) {
+  const std::string path = run_path + "/.lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw UserError("cannot lock run directory '" + run_path + "': " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    std::string holder = read_text_file(path);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK)
+      throw UserError("run directory '" + run_path + "' is in use by another imagine process" +
+                      (holder.empty() ? std::string() : " (pid " + printable(holder) + ")") +
+                      "; wait for it to finish or stop it first");
+    throw UserError("cannot lock run directory '" + run_path + "': " + std::strerror(err));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_, 0) == 0 && ::write(fd_, pid.data(), pid.size()) < 0) {
+    // The pid is only for the message above; the lock itself holds.
+  }
+}
+
+RunLock::~RunLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
+RunLock& RunLock::operator=(RunLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+bool RunDir::is_run_dir(const std::string& path) {
+  return fs::is_directory(path) && fs::is_regular_file(path + "/config.toml") &&
+         fs::is_regular_file(path + "/manifest.json");
+}
+
+void RunDir::remove_own_files() {
+  std::error_code ec;
+  for (const char* name : kOwnFiles) fs::remove_all(path_ + "/" + name, ec);
+  remove_stale_temporaries(path_);
+  bool only_lock = true;
+  for (const auto& entry : fs::directory_iterator(path_, ec))
+    if (entry.path().filename() != ".lock") only_lock = false;
+  if (only_lock) {
+    fs::remove(path_ + "/.lock", ec);
+    fs::remove(path_, ec);
+  }
+}
+
 RunDir RunDir::create(const std::string& path, bool force, const std::string& config_toml,
                       const nlohmann::json& manifest) {
-  if (fs::exists(path) && !(fs::is_directory(path) && fs::is_empty(path))) {
-    if (!force)
-      throw UserError("run directory '" + path + "' already exists; use --force to overwrite it or --resume to continue it");
-    fs::remove_all(path);
-  }
+  if (path.empty()) throw UserError("--run-dir is empty");
   std::error_code ec;
+  // "x/keep/.." and "." name the directory they resolve to: judge that one.
+  const std::string resolved = fs::weakly_canonical(fs::absolute(path), ec).string();
+  if (ec) throw UserError("cannot use run directory '" + path + "': " + ec.message());
+  if (fs::exists(resolved) && !fs::is_directory(resolved))
+    throw UserError("run directory '" + path + "' exists and is not a directory");
+  const bool occupied = fs::exists(resolved) && !fs::is_empty(resolved);
+  if (occupied && !force)
+    throw UserError("run directory '" + path + "' already exists; use --force to overwrite it or --resume to continue it");
+  if (occupied && !is_run_dir(resolved))
+    throw UserError("'" + path + "' is not a run directory (no config.toml and manifest.json in it); --force only "
+                    "replaces run directories, so choose a new or empty --run-dir");
+  fs::create_directories(resolved, ec);
+  if (ec) throw UserError("cannot create run directory '" + path + "': " + ec.message());
+  RunDir dir(path);
+  dir.lock_ = std::make_shared<RunLock>(resolved);
+  if (occupied) {
+    for (const char* name : kOwnFiles) fs::remove_all(resolved + "/" + name, ec);
+    if (ec) throw UserError("cannot remove the old run in '" + path + "': " + ec.message());
+  }
   fs::create_directories(path + "/checkpoints", ec);
   if (!ec) fs::create_directories(path + "/media", ec);
   if (ec) throw UserError("cannot create run directory '" + path + "': " + ec.message());
-  RunDir dir(path);
   write_text_atomically(dir.config_path(), config_toml);
   write_text_atomically(dir.manifest_path(), manifest.dump(2) + "\n");
   return dir;
 }
 
-RunDir RunDir::open(const std::string& path) {
+RunDir RunDir::open(const std::string& path, bool lock) {
+  if (path.empty()) throw UserError("the run directory argument is empty");
   if (!fs::is_directory(path) || !fs::exists(path + "/config.toml"))
     throw UserError("'" + path + "' is not a run directory (no config.toml in it)");
-  return RunDir(path);
+  RunDir dir(path);
+  if (lock) {
+    dir.lock_ = std::make_shared<RunLock>(path);
+    // A process killed while writing left these; with the lock held, no one else writes here.
+    remove_stale_temporaries(path);
+    remove_stale_temporaries(dir.checkpoints_dir());
+  }
+  return dir;
 }
 
 std::string default_run_path(const std::string& name) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace imagine {
@@ -26,14 +27,38 @@ class MetricsWriter {
   double wall_offset_ = 0.0;
 };
 
+// An exclusive advisory lock (flock) on `<run>/.lock`: one writer per run directory. The
+// kernel drops it when the process ends, however it ends, so a killed run leaves no lock.
+class RunLock {
+ public:
+  RunLock() = default;
+  // Raises UserError naming the process that holds the lock.
+  explicit RunLock(const std::string& run_path);
+  ~RunLock();
+  RunLock(RunLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  RunLock& operator=(RunLock&& other) noexcept;
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 class RunDir {
  public:
-  // Creates `path` with config.toml and manifest.json. Raises UserError if it exists and
-  // is not empty, unless `force` (then its contents are removed first).
+  // Creates `path` with config.toml and manifest.json and locks it. Raises UserError if it
+  // exists and is not empty, unless `force` and it is a run directory: then only the run's own
+  // files are replaced, and any other file in it is kept.
   static RunDir create(const std::string& path, bool force, const std::string& config_toml,
                        const nlohmann::json& manifest);
   // Opens an existing run directory (for --resume and eval); raises UserError if it is not one.
-  static RunDir open(const std::string& path);
+  // `lock`: take the writer's lock (train --resume, anything that writes into the run).
+  static RunDir open(const std::string& path, bool lock = false);
+
+  // Whether `path` holds a run's own files (config.toml and manifest.json).
+  static bool is_run_dir(const std::string& path);
+  // Removes the run's own files (and the directory itself when nothing else is left in it).
+  void remove_own_files();
 
   const std::string& path() const { return path_; }
   std::string config_path() const { return path_ + "/config.toml"; }
@@ -45,6 +70,7 @@ class RunDir {
  private:
   explicit RunDir(std::string path) : path_(std::move(path)) {}
   std::string path_;
+  std::shared_ptr<RunLock> lock_;
 };
 
 // "runs/<name>-<YYYYmmdd-HHMMSS>".

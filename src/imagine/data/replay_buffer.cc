@@ -3,16 +3,22 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <system_error>
 
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
+#include "imagine/core/files.h"
+#include "imagine/core/log.h"
 
 namespace imagine::data {
 namespace {
@@ -26,13 +32,15 @@ constexpr uint8_t kAllFlags = kTerminated | kTruncated | kLifeLost | kFirst;
 // File layout (little-endian host order, guarded by kByteOrderMark):
 //   char[8] magic, u32 version, u32 byte-order mark,
 //   i64 C, H, W, num_streams, capacity,
+//   (version 2) i64 n, n bytes of JSON: the source record (environment, collection id),
 //   per stream: i64 ring write position (total % capacity), i64 rows stored, i64 rows ever added,
 //   per stream, oldest row first: frames [rows, C, H, W] u8, actions [rows] i32,
-//                                  rewards [rows] f32, flags [rows] u8.
+//                                  rewards [rows] f32, flags [rows] u8,
+//   (version 2) u32 CRC-32 of every byte before it.
 constexpr char kMagic[8] = {'I', 'M', 'G', 'R', 'P', 'L', 'A', 'Y'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 constexpr uint32_t kByteOrderMark = 0x01020304u;
-constexpr int64_t kFixedHeaderBytes = 8 + 4 + 4 + 5 * 8;
+constexpr int64_t kMaxSourceBytes = 1 << 20;
 constexpr int64_t kStreamHeaderBytes = 3 * 8;
 constexpr int64_t kRowExtraBytes = 4 + 4 + 1;  // action, reward, flags
 constexpr int64_t kMaxSide = 1 << 16;
@@ -87,6 +95,7 @@ ReplayBuffer::ReplayBuffer(const ReplayOptions& options, std::vector<int64_t> ob
     throw UserError("replay buffer needs 1 to " + std::to_string(kMaxStreams) + " streams, got " +
                     std::to_string(num_streams_));
   frame_size_ = obs_shape_[0] * obs_shape_[1] * obs_shape_[2];
+  check_memory(capacity_, obs_shape_, num_streams_);
   pin_ = options.pin_memory && torch::cuda::is_available();
   // torch::empty leaves pages untouched: a large, mostly empty buffer costs no resident memory.
   frames_ = torch::empty({num_streams_, capacity_, obs_shape_[0], obs_shape_[1], obs_shape_[2]}, torch::kUInt8);
@@ -94,6 +103,16 @@ ReplayBuffer::ReplayBuffer(const ReplayOptions& options, std::vector<int64_t> ob
   rewards_ = torch::empty({num_streams_, capacity_}, torch::kFloat32);
   flags_ = torch::empty({num_streams_, capacity_}, torch::kUInt8);
   streams_.resize(num_streams_);
+}
+
+void ReplayBuffer::check_memory(int64_t capacity, const std::vector<int64_t>& obs_shape, int64_t num_streams) {
+  double row_bytes = kRowExtraBytes;
+  double frame = 1;
+  for (int64_t d : obs_shape) frame *= static_cast<double>(d);
+  row_bytes += frame;
+  check_fits_in_memory(static_cast<double>(num_streams) * static_cast<double>(capacity) * row_bytes,
+                       fmt::format("a replay buffer of {} x {} rows of {} bytes", num_streams, capacity, row_bytes),
+                       "lower replay.capacity (or the number of steps collected)");
 }
 
 void ReplayBuffer::check_stream(int64_t stream) const {
@@ -336,74 +355,84 @@ std::vector<EpisodeSpan> ReplayBuffer::episodes() const {
 
 namespace {
 
-template <class T>
-void put(std::ostream& out, const T& value) {
-  out.write(reinterpret_cast<const char*>(&value), sizeof(T));
-}
+// Writes and reads the file while keeping its CRC-32.
+struct CrcWriter {
+  std::ostream& out;
+  uint32_t crc = 0;
+  void bytes(const void* p, int64_t n) {
+    out.write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
+    crc = crc32_update(crc, p, static_cast<size_t>(n));
+  }
+  template <class T>
+  void put(const T& value) { bytes(&value, sizeof(T)); }
+};
 
-template <class T>
-T get(std::istream& in) {
-  T value{};
-  in.read(reinterpret_cast<char*>(&value), sizeof(T));
-  return value;
-}
-
-[[noreturn]] void truncated(const std::string& path, int64_t expected, int64_t found) {
-  throw UserError("dataset '" + path + "' is truncated: expected " + std::to_string(expected) + " bytes, found " +
-                  std::to_string(found));
-}
-
-[[noreturn]] void corrupt(const std::string& path, const std::string& what) {
-  throw UserError("dataset '" + path + "' has a corrupt header: " + what);
-}
-
+struct CrcReader {
+  std::istream& in;
+  const std::string& name;
+  int64_t size;
+  uint32_t crc = 0;
+  int64_t read = 0;
+  void bytes(void* p, int64_t n) {
+    in.read(static_cast<char*>(p), static_cast<std::streamsize>(n));
+    if (!in) truncated(read + n);
+    crc = crc32_update(crc, p, static_cast<size_t>(n));
+    read += n;
+  }
+  template <class T>
+  T get() {
+    T value{};
+    bytes(&value, sizeof(T));
+    return value;
+  }
+  [[noreturn]] void truncated(int64_t expected) const {
+    throw UserError("dataset '" + name + "' is truncated: expected " + std::to_string(expected) +
+                    " bytes, found " + std::to_string(size));
+  }
+  [[noreturn]] void corrupt(const std::string& what) const {
+    throw UserError("dataset '" + name + "' is corrupt: " + what);
+  }
+};
 }  // namespace
 
+void ReplayBuffer::write(std::ostream& out) const {
+  CrcWriter w{out};
+  w.bytes(kMagic, sizeof(kMagic));
+  w.put(kFormatVersion);
+  w.put(kByteOrderMark);
+  for (int64_t d : obs_shape_) w.put(d);
+  w.put(num_streams_);
+  w.put(capacity_);
+  const std::string source = source_.is_null() ? std::string("{}") : source_.dump();
+  w.put(static_cast<int64_t>(source.size()));
+  w.bytes(source.data(), static_cast<int64_t>(source.size()));
+  for (const Stream& s : streams_) {
+    w.put(static_cast<int64_t>(s.total % capacity_));
+    w.put(s.size);
+    w.put(s.total);
+  }
+  // Oldest row first; each array of a stream is at most two contiguous pieces of the ring.
+  auto write_rows = [&](const Stream& s, int64_t stream, const char* data, int64_t row_bytes) {
+    const int64_t p0 = oldest(s) % capacity_;
+    const int64_t run = std::min(s.size, capacity_ - p0);
+    const char* base = data + stream * capacity_ * row_bytes;
+    w.bytes(base + p0 * row_bytes, run * row_bytes);
+    if (run < s.size) w.bytes(base, (s.size - run) * row_bytes);
+  };
+  for (int64_t i = 0; i < num_streams_; ++i) {
+    const Stream& s = streams_[i];
+    write_rows(s, i, static_cast<const char*>(frames_.data_ptr()), frame_size_);
+    write_rows(s, i, static_cast<const char*>(actions_.data_ptr()), 4);
+    write_rows(s, i, static_cast<const char*>(rewards_.data_ptr()), 4);
+    write_rows(s, i, static_cast<const char*>(flags_.data_ptr()), 1);
+  }
+  const uint32_t crc = w.crc;
+  out.write(reinterpret_cast<const char*>(&crc), sizeof crc);
+  checksum_ = crc;
+}
+
 void ReplayBuffer::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw UserError("cannot write replay buffer to '" + tmp + "': " + std::strerror(errno));
-    out.write(kMagic, sizeof(kMagic));
-    put(out, kFormatVersion);
-    put(out, kByteOrderMark);
-    for (int64_t d : obs_shape_) put(out, d);
-    put(out, num_streams_);
-    put(out, capacity_);
-    for (const Stream& s : streams_) {
-      put(out, static_cast<int64_t>(s.total % capacity_));
-      put(out, s.size);
-      put(out, s.total);
-    }
-    // Oldest row first; each array of a stream is at most two contiguous pieces of the ring.
-    auto write_rows = [&](const Stream& s, int64_t stream, const char* data, int64_t row_bytes) {
-      const int64_t p0 = oldest(s) % capacity_;
-      const int64_t run = std::min(s.size, capacity_ - p0);
-      const char* base = data + stream * capacity_ * row_bytes;
-      out.write(base + p0 * row_bytes, static_cast<std::streamsize>(run * row_bytes));
-      if (run < s.size) out.write(base, static_cast<std::streamsize>((s.size - run) * row_bytes));
-    };
-    for (int64_t i = 0; i < num_streams_; ++i) {
-      const Stream& s = streams_[i];
-      write_rows(s, i, static_cast<const char*>(frames_.data_ptr()), frame_size_);
-      write_rows(s, i, static_cast<const char*>(actions_.data_ptr()), 4);
-      write_rows(s, i, static_cast<const char*>(rewards_.data_ptr()), 4);
-      write_rows(s, i, static_cast<const char*>(flags_.data_ptr()), 1);
-    }
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw UserError("cannot write replay buffer to '" + tmp + "' (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw UserError("cannot move '" + tmp + "' to '" + path + "': " + ec.message());
-  }
+  write_file_atomically(path, [&](std::ostream& out) { write(out); });
 }
 
 ReplayBuffer ReplayBuffer::load(const std::string& path, bool pin_memory) {
@@ -412,48 +441,64 @@ ReplayBuffer ReplayBuffer::load(const std::string& path, bool pin_memory) {
   if (ec) throw UserError("cannot read dataset '" + path + "': " + ec.message());
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UserError("cannot open dataset '" + path + "': " + std::strerror(errno));
-  const int64_t found = static_cast<int64_t>(file_size);
+  return read(in, static_cast<int64_t>(file_size), path, pin_memory);
+}
 
+ReplayBuffer ReplayBuffer::read(std::istream& in, int64_t found, const std::string& path, bool pin_memory) {
+  CrcReader r{in, path, found};
   char magic[sizeof(kMagic)] = {};
   in.read(magic, sizeof(magic));
   if (!in || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0)
     throw UserError("dataset '" + path + "' is not an imagine replay file");
-  if (found < 12) truncated(path, kFixedHeaderBytes, found);
-  const auto version = get<uint32_t>(in);
-  if (version != kFormatVersion)
-    throw UserError("dataset '" + path + "' has format version " + std::to_string(version) + ", this build reads " +
+  r.crc = crc32_update(0, magic, sizeof magic);
+  r.read = sizeof magic;
+  const auto version = r.get<uint32_t>();
+  if (version != kFormatVersion && version != 1)
+    throw UserError("dataset '" + path + "' has format version " + std::to_string(version) + ", this build reads 1 and " +
                     std::to_string(kFormatVersion));
-  if (found < kFixedHeaderBytes) truncated(path, kFixedHeaderBytes, found);
-  if (get<uint32_t>(in) != kByteOrderMark)
+  if (r.get<uint32_t>() != kByteOrderMark)
     throw UserError("dataset '" + path + "' was written on a machine of another byte order");
   std::vector<int64_t> shape(3);
-  for (auto& d : shape) d = get<int64_t>(in);
-  const auto streams = get<int64_t>(in);
-  const auto capacity = get<int64_t>(in);
+  for (auto& d : shape) d = r.get<int64_t>();
+  const auto streams = r.get<int64_t>();
+  const auto capacity = r.get<int64_t>();
   for (int64_t d : shape)
-    if (d < 1 || d > kMaxSide) corrupt(path, "observation shape " + describe_shape(shape));
-  if (streams < 1 || streams > kMaxStreams) corrupt(path, std::to_string(streams) + " streams");
-  if (capacity < 1 || capacity > kMaxCapacity) corrupt(path, "capacity " + std::to_string(capacity));
+    if (d < 1 || d > kMaxSide) r.corrupt("observation shape " + describe_shape(shape));
+  if (streams < 1 || streams > kMaxStreams) r.corrupt(std::to_string(streams) + " streams");
+  if (capacity < 1 || capacity > kMaxCapacity) r.corrupt("capacity " + std::to_string(capacity));
+  nlohmann::json source;
+  if (version >= 2) {
+    const auto length = r.get<int64_t>();
+    if (length < 0 || length > kMaxSourceBytes || length > found - r.read)
+      r.corrupt("source record of " + std::to_string(length) + " bytes");
+    std::string text(static_cast<size_t>(length), '\0');
+    r.bytes(text.data(), length);
+    source = nlohmann::json::parse(text, nullptr, false);
+    if (!source.is_object()) r.corrupt("its source record is not a JSON object");
+  } else {
+    spdlog::warn("dataset '{}' was written by an older imagine: it records neither its environment nor a checksum",
+                 path);
+  }
 
-  const int64_t header_bytes = kFixedHeaderBytes + streams * kStreamHeaderBytes;
-  if (found < header_bytes) truncated(path, header_bytes, found);
+  const int64_t header_bytes = r.read + streams * kStreamHeaderBytes;
+  if (found < header_bytes) r.truncated(header_bytes);
   const int64_t row_bytes = shape[0] * shape[1] * shape[2] + kRowExtraBytes;  // < 2^49
   std::vector<int64_t> sizes(streams), totals(streams);
-  int64_t expected = header_bytes;
+  int64_t expected = header_bytes + (version >= 2 ? 4 : 0);
   for (int64_t i = 0; i < streams; ++i) {
-    const auto head = get<int64_t>(in);
-    sizes[i] = get<int64_t>(in);
-    totals[i] = get<int64_t>(in);
+    const auto head = r.get<int64_t>();
+    sizes[i] = r.get<int64_t>();
+    totals[i] = r.get<int64_t>();
     if (sizes[i] < 0 || sizes[i] > capacity || totals[i] < sizes[i] || head != totals[i] % capacity)
-      corrupt(path, "stream " + std::to_string(i) + " has " + std::to_string(sizes[i]) + " rows, " +
-                        std::to_string(totals[i]) + " added, write position " + std::to_string(head) +
-                        " (capacity " + std::to_string(capacity) + ")");
+      r.corrupt("stream " + std::to_string(i) + " has " + std::to_string(sizes[i]) + " rows, " +
+                std::to_string(totals[i]) + " added, write position " + std::to_string(head) + " (capacity " +
+                std::to_string(capacity) + ")");
     // sizes <= 1e9 and row_bytes < 2^49 could overflow int64: check before multiplying.
     if (sizes[i] > 0 && row_bytes > (std::numeric_limits<int64_t>::max() - expected) / sizes[i])
-      corrupt(path, "its size overflows");
+      r.corrupt("its size overflows");
     expected += sizes[i] * row_bytes;
   }
-  if (found < expected) truncated(path, expected, found);
+  if (found < expected) r.truncated(expected);
   if (found > expected)
     throw UserError("dataset '" + path + "' has " + std::to_string(found - expected) +
                     " unexpected trailing bytes: expected " + std::to_string(expected) + " bytes, found " +
@@ -462,21 +507,39 @@ ReplayBuffer ReplayBuffer::load(const std::string& path, bool pin_memory) {
   ReplayOptions options;
   options.capacity = capacity;
   options.pin_memory = pin_memory;
-  ReplayBuffer buffer(options, shape, streams);
+  std::optional<ReplayBuffer> made;
+  try {
+    made.emplace(options, shape, streams);
+  } catch (const UserError& e) {
+    r.corrupt(e.what());
+  }
+  ReplayBuffer& buffer = *made;
   auto read_rows = [&](int64_t stream, char* data, int64_t row_bytes) {
     const int64_t p0 = (totals[stream] - sizes[stream]) % capacity;
     const int64_t run = std::min(sizes[stream], capacity - p0);
     char* base = data + stream * capacity * row_bytes;
-    in.read(base + p0 * row_bytes, static_cast<std::streamsize>(run * row_bytes));
-    if (run < sizes[stream]) in.read(base, static_cast<std::streamsize>((sizes[stream] - run) * row_bytes));
-    if (!in) truncated(path, expected, static_cast<int64_t>(std::filesystem::file_size(path, ec)));
+    r.bytes(base + p0 * row_bytes, run * row_bytes);
+    if (run < sizes[stream]) r.bytes(base, (sizes[stream] - run) * row_bytes);
   };
-  const uint8_t* flags = buffer.flags_.data_ptr<uint8_t>();
   for (int64_t i = 0; i < streams; ++i) {
     read_rows(i, static_cast<char*>(buffer.frames_.data_ptr()), buffer.frame_size_);
     read_rows(i, static_cast<char*>(buffer.actions_.data_ptr()), 4);
     read_rows(i, static_cast<char*>(buffer.rewards_.data_ptr()), 4);
     read_rows(i, static_cast<char*>(buffer.flags_.data_ptr()), 1);
+  }
+  if (version >= 2) {
+    const uint32_t content_crc = r.crc;
+    uint32_t stored = 0;
+    in.read(reinterpret_cast<char*>(&stored), sizeof stored);
+    if (!in) r.truncated(expected);
+    if (stored != content_crc)
+      throw UserError(fmt::format("dataset '{}' is corrupt: checksum {:08x}, expected {:08x}", path, content_crc,
+                                  stored));
+    buffer.checksum_ = content_crc;
+  }
+  // Flags are checked after the checksum, so a flipped bit is reported as corruption first.
+  const uint8_t* flags = buffer.flags_.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < streams; ++i) {
     Stream& s = buffer.streams_[i];
     s.total = totals[i];
     s.size = sizes[i];
@@ -488,7 +551,8 @@ ReplayBuffer ReplayBuffer::load(const std::string& path, bool pin_memory) {
       if (f & kFirst) s.starts.push_back(g);
     }
   }
-  return buffer;
+  buffer.source_ = std::move(source);
+  return std::move(buffer);
 }
 
 }  // namespace imagine::data

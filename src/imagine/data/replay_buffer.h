@@ -11,6 +11,11 @@
 // So an episode is a run of rows that starts with first = true and, if it has finished,
 // ends with a row whose terminated or truncated flag is set. The frame that ended an
 // episode (the env's final_obs) is not a row: the next row is the following reset.
+#include <nlohmann/json.hpp>
+
+#include <istream>
+#include <ostream>
+
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -106,13 +111,28 @@ class ReplayBuffer {
   // Every stored episode segment, ordered by stream then start. O(number of episodes).
   std::vector<EpisodeSpan> episodes() const;
 
-  // Writes the buffer to `path` atomically (path + ".tmp", then rename); only stored rows
-  // are written. Raises UserError when the file cannot be written.
+  // Writes the buffer to `path` atomically (a temporary file, then rename); only stored rows
+  // are written, with the source record and a CRC-32 of the content. Raises UserError when
+  // the file cannot be written.
   void save(const std::string& path) const;
+  void write(std::ostream& out) const;
   // Reads a file written by save(). Raises UserError naming the file when it is not a replay
-  // file, has another format version, a corrupt header or the wrong size. The loaded buffer
-  // samples exactly as the saved one did, given the same Rng state.
+  // file, has another format version, a corrupt header, the wrong size or a checksum that
+  // does not match. The loaded buffer samples exactly as the saved one did, given the same
+  // Rng state. Files of format version 1 (no source, no checksum) load with a warning.
   static ReplayBuffer load(const std::string& path, bool pin_memory = false);
+  // The same from a stream holding `size` bytes; `name` is used in messages.
+  static ReplayBuffer read(std::istream& in, int64_t size, const std::string& name, bool pin_memory = false);
+
+  // Where the data came from: {"env": {...env options...}, "collection": id, ...}, written
+  // with the file (empty for buffers that were never given one, and for version 1 files).
+  const nlohmann::json& source() const { return source_; }
+  void set_source(nlohmann::json source) { source_ = std::move(source); }
+  // CRC-32 of the file's content as last saved or loaded (0 before either).
+  uint32_t checksum() const { return checksum_; }
+
+  // Raises UserError when a buffer of these sizes would not fit in this machine's memory.
+  static void check_memory(int64_t capacity, const std::vector<int64_t>& obs_shape, int64_t num_streams);
 
   int64_t num_streams() const { return num_streams_; }
   int64_t capacity() const { return capacity_; }
@@ -152,6 +172,8 @@ class ReplayBuffer {
   at::Tensor rewards_;  // [S, capacity] float
   at::Tensor flags_;    // [S, capacity] uint8, bits kTerminated | kTruncated | kLifeLost | kFirst
   std::vector<Stream> streams_;
+  nlohmann::json source_;
+  mutable uint32_t checksum_ = 0;
 };
 
 }  // namespace imagine::data

@@ -6,6 +6,7 @@
 #include "imagine/agents/a2c/a2c.h"
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
+#include "imagine/core/finite.h"
 #include "imagine/envs/vector_env.h"
 #include "imagine/train/evaluator.h"
 #include "imagine/train/job.h"
@@ -59,7 +60,11 @@ class A2CJob : public Job {
     r.final_obs = torch::stack(final_obs);
     r.last_obs = obs_;
     const auto losses = agent_.update(r);
-    check_finite(losses.total);
+    check_finite("a2c: the update", step_ + T * N,
+                 {{"loss/total", losses.total},
+                  {"loss/policy", losses.policy},
+                  {"loss/value", losses.value},
+                  {"parameters", parameters_norm(agent_.net()->parameters())}});
     add("loss/total", losses.total.item<double>());
     add("loss/policy", losses.policy.item<double>());
     add("loss/value", losses.value.item<double>());
@@ -138,10 +143,6 @@ class A2CJob : public Job {
     auto& s = sums_[key];
     s.first += v;
     s.second += 1;
-  }
-  void check_finite(const at::Tensor& loss) {
-    if (!torch::isfinite(loss).item<bool>())
-      throw std::runtime_error(fmt::format("a2c: loss became {} at step {}", loss.item<double>(), step_));
   }
 
   Config config_;

@@ -26,6 +26,8 @@ struct Config {
   int64_t steps = 15000;
   int64_t checkpoint_every = 2500;
   int64_t log_every = 250;
+  int64_t checkpoint_keep = 3;
+  int64_t checkpoint_keep_every = 0;
   int64_t eval_episodes = 20;
   envs::EnvOptions env;
   agents::A2COptions a2c;
@@ -48,6 +50,11 @@ struct Config {
     v.field("threads", threads, {"LibTorch intra-op threads; 0 = one per core", config::Range{0, 1024}});
     v.field("steps", steps, {"environment steps (agent decisions) to train for; kind = \"env_model\": training updates", config::Range{1, 1e12}});
     v.field("checkpoint_every", checkpoint_every, {"environment steps between checkpoints", config::Range{1, 1e12}});
+    v.field("checkpoint_keep", checkpoint_keep,
+            {"newest checkpoints kept in the run directory (older ones are deleted); 0 keeps all",
+             config::Range{0, 1e9}});
+    v.field("checkpoint_keep_every", checkpoint_keep_every,
+            {"also keep every checkpoint whose step is a multiple of this; 0: none", config::Range{0, 1e12}});
     v.field("log_every", log_every, {"environment steps between metrics lines", config::Range{1, 1e12}});
     v.field("eval_episodes", eval_episodes, {"complete episodes in the final evaluation", config::Range{0, 1e6}});
     v.section("env", env, "Environment");

@@ -15,6 +15,7 @@
 #include "imagine/core/checkpoint.h"
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
+#include "imagine/core/finite.h"
 #include "imagine/core/log.h"
 #include "imagine/envs/registry.h"
 #include "imagine/train/job.h"
@@ -44,6 +45,35 @@ std::string env_model_heldout_path(const Config& config) {
   if (!config.env_model.heldout.empty()) return config.env_model.heldout;
   const std::filesystem::path p(config.env_model.dataset);
   return (p.parent_path() / (p.stem().string() + ".heldout" + p.extension().string())).string();
+}
+
+void check_dataset_source(const Config& config, const data::ReplayBuffer& dataset, const std::string& path) {
+  const nlohmann::json& source = dataset.source();
+  if (!source.contains("env") || !source["env"].is_object()) return;  // a version 1 file: warned on load
+  Config wanted = config;
+  const auto env = config::flatten(wanted.env);
+  for (const auto& [key, value] : source["env"].items()) {
+    const auto it = env.find(key);
+    const std::string recorded = value.is_string() ? value.get<std::string>() : value.dump();
+    if (it != env.end() && it->second != recorded)
+      throw UserError(fmt::format("dataset '{}' was collected with env.{} = {}, but this config has env.{} = {}; set "
+                                  "[env] to the environment the dataset was collected from",
+                                  path, key, recorded, key, it->second));
+  }
+}
+
+void validate_env_model(const Config& config, const envs::EnvSpec& spec) {
+  const auto& e = config.env_model;
+  for (const auto& [path, what] : {std::pair{e.dataset, "dataset"}, std::pair{e.heldout, "held-out dataset"}}) {
+    if (path.empty() && std::string(what) == "held-out dataset") continue;
+    if (path.empty() || !std::filesystem::is_regular_file(path))
+      load_env_model_dataset(path, what);  // raises the message that says how to make one
+  }
+  ssm::EnvModelOptions o = e;
+  o.image_channels = spec.channels;
+  o.image_size = spec.height;
+  o.num_actions = spec.num_actions;
+  o.validate();
 }
 
 ssm::EnvModelOptions resolve_env_model_options(const Config& config, const data::ReplayBuffer& dataset) {
@@ -124,7 +154,8 @@ class EnvModelJob : public Job {
   explicit EnvModelJob(const Config& config)
       : config_(config),
         train_(load_env_model_dataset(config.env_model.dataset, "dataset")),
-        options_(resolve_env_model_options(config, train_)),
+        options_((check_dataset_source(config, train_, config.env_model.dataset),
+                  resolve_env_model_options(config, train_))),
         device_(parse_device(config.device)),
         model_(options_),
         rng_(static_cast<uint64_t>(config.seed) * 0x9e3779b97f4a7c15ULL + 17) {
@@ -135,8 +166,16 @@ class EnvModelJob : public Job {
       const auto heldout = load_env_model_dataset(held, "held-out dataset");
       if (heldout.obs_shape() != train_.obs_shape())
         throw UserError("held-out dataset '" + held + "' has other frame shapes than the dataset");
-      heldout_ = sample_sequences(heldout, options_, config.env_model.eval_sequences, config.env_model.batch_size,
-                                  static_cast<uint64_t>(config.seed) + 7919);
+      const auto& a = train_.source(), &b = heldout.source();
+      if (a.contains("collection") && b.contains("collection") && a["collection"] != b["collection"])
+        throw UserError("held-out dataset '" + held + "' was not collected together with '" +
+                        config.env_model.dataset + "' (`imagine collect` writes the pair); collect them again");
+      try {
+        heldout_ = sample_sequences(heldout, options_, config.env_model.eval_sequences, config.env_model.batch_size,
+                                    static_cast<uint64_t>(config.seed) + 7919);
+      } catch (const UserError& e) {
+        throw UserError("held-out dataset '" + held + "': " + e.what());
+      }
     } else if (!config.env_model.heldout.empty()) {
       throw UserError("held-out dataset '" + held + "' does not exist");
     } else {
@@ -153,12 +192,16 @@ class EnvModelJob : public Job {
     const auto batch = to_device(ssm::make_sequence_batch(window, options_.context, options_.horizon, options_.jump), device_);
     model_->train();
     const ssm::Losses l = model_->loss(batch);
-    if (!torch::isfinite(l.total).item<bool>())
-      throw std::runtime_error(fmt::format("env_model: loss became {} at update {}", l.total.item<double>(), step_ + 1));
     optimizer_->zero_grad();
     l.total.backward();
     optimizer_->step();
     ++step_;
+    check_finite("env_model: the update", step_,
+                 {{"loss/total", l.total},
+                  {"loss/reconstruction", l.reconstruction},
+                  {"loss/reward", l.reward},
+                  {"loss/kl", l.kl},
+                  {"parameters", parameters_norm(model_->parameters())}});
     add("loss/total", l.total.item<double>());
     add("loss/reconstruction", l.reconstruction.item<double>());
     add("loss/reward", l.reward.item<double>());
@@ -195,6 +238,7 @@ class EnvModelJob : public Job {
     archive.write("optimizer", optim);
     save_torch_rng(archive);
     meta["rng"] = rng_to_json(rng_);
+    meta["dataset_checksum"] = train_.checksum();
     meta["recent_loss"] = recent_loss_;
     meta["heldout_nll"] = heldout_nll_;
     nlohmann::json sums = nlohmann::json::object();
@@ -212,6 +256,11 @@ class EnvModelJob : public Job {
     move_optimiser_state(*optimizer_, device_);
     load_torch_rng(archive);
     rng_from_json(meta.at("rng"), rng_);
+    const uint32_t trained_on = meta.value("dataset_checksum", 0u);
+    if (trained_on != 0 && train_.checksum() != 0 && trained_on != train_.checksum())
+      throw UserError(fmt::format("dataset '{}' is not the one this run was trained on (checksum {:08x}, the run's "
+                                  "{:08x}); point env_model.dataset at the original file",
+                                  config_.env_model.dataset, train_.checksum(), trained_on));
     step_ = meta.at("step").get<int64_t>();
     recent_loss_ = meta.at("recent_loss").get<double>();
     heldout_nll_ = meta.at("heldout_nll").get<double>();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "imagine/data/replay_buffer.h"
+#include "imagine/envs/env.h"
 #include "imagine/models/ssm/env_model.h"
 #include "imagine/models/ssm/evaluation.h"
 #include "imagine/train/config.h"
@@ -17,6 +18,13 @@ namespace imagine::train {
 // missing, or its frames are not RGB squares with a side divisible by 8. `what` names the
 // file in messages ("dataset", "held-out dataset").
 data::ReplayBuffer load_env_model_dataset(const std::string& path, const std::string& what);
+
+// The env_model job's own checks of a config (datasets exist, model options fit the
+// environment's frames); see validate().
+void validate_env_model(const Config& config, const envs::EnvSpec& spec);
+
+// Raises UserError when the dataset records another environment than config.env.
+void check_dataset_source(const Config& config, const data::ReplayBuffer& dataset, const std::string& path);
 
 // The held-out file of a config: env_model.heldout, or the dataset's companion.
 std::string env_model_heldout_path(const Config& config);

@@ -1,6 +1,15 @@
 #include "imagine/train/job.h"
 
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <set>
+
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
+#include "imagine/envs/registry.h"
+#include "imagine/train/env_model_job.h"
+#include "imagine/train/storm_job.h"
 
 namespace imagine::train {
 
@@ -10,13 +19,40 @@ std::unique_ptr<Job> make_env_model_job(const Config& config);
 
 Policy Job::policy() { throw UserError("a '" + kind() + "' run has no acting policy"); }
 
-std::unique_ptr<Job> make_job(const Config& config) {
+void validate(const Config& config) {
   if (config.precision != "fp32" && config.kind != "storm")
     throw UserError("precision = \"" + config.precision + "\" is implemented for kind = \"storm\" only; use \"fp32\"");
+  parse_device(config.device);
+  // Building the environment checks its id, its options and (for Atari) its ROM.
+  const envs::EnvSpec spec = envs::default_registry().make(config.env)->spec();
+  if (config.kind == "storm") validate_storm(config, spec);
+  if (config.kind == "env_model") validate_env_model(config, spec);
+}
+
+std::unique_ptr<Job> make_job(const Config& config) {
+  validate(config);
   if (config.kind == "a2c") return make_a2c_job(config);
   if (config.kind == "storm") return make_storm_job(config);
   if (config.kind == "env_model") return make_env_model_job(config);
   throw UserError("kind '" + config.kind + "' is not available");
+}
+
+void check_resume_changes(const Config& before, const Config& after) {
+  static const std::set<std::string> kMayChange = {
+      "name",          "steps",        "checkpoint_every",  "checkpoint_keep", "checkpoint_keep_every",
+      "log_every",     "eval_episodes", "threads",          "device",          "storm.media_every",
+      "storm.media_length", "env_model.eval_every"};
+  Config a = before, b = after;
+  const auto old_values = config::flatten(a), new_values = config::flatten(b);
+  for (const auto& [key, value] : new_values) {
+    const std::string& old = old_values.at(key);
+    if (value == old || kMayChange.count(key)) continue;
+    std::string allowed;
+    for (const auto& k : kMayChange) allowed += (allowed.empty() ? "" : ", ") + k;
+    throw UserError(fmt::format("--resume cannot change {} ({} -> {}): a run's environment, models and loop are "
+                                "fixed when it starts; on resume only {} may change (start a new run instead)",
+                                key, old, value, allowed));
+  }
 }
 
 }  // namespace imagine::train

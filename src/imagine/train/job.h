@@ -38,7 +38,17 @@ class Job {
   virtual void set_media_dir(const std::string& /*dir*/) {}
 };
 
-// Builds the job for config.kind.
+// Every check a configuration must pass before a job can run: option ranges that depend on
+// each other, the environment id and options, the device, the kind's models and loop, the
+// datasets it reads and the memory its buffers need. `imagine config check` runs exactly this,
+// and make_job runs it first, so the two never disagree. Raises UserError.
+void validate(const Config& config);
+
+// Builds the job for config.kind (after validate()).
 std::unique_ptr<Job> make_job(const Config& config);
+
+// Keys a resumed run may change (steps, checkpointing, logging, evaluation, threads, device,
+// media); anything else raises UserError naming the key and both values.
+void check_resume_changes(const Config& before, const Config& after);
 
 }  // namespace imagine::train

@@ -10,10 +10,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <optional>
 
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
+#include "imagine/core/finite.h"
 #include "imagine/core/log.h"
 #include "imagine/core/media.h"
 #include "imagine/nn/categorical.h"
@@ -39,24 +41,6 @@ models::storm::WorldModelOptions world_model_options(const Config& config, const
   o.obs_size = spec.height;
   o.num_actions = spec.num_actions;
   return o;
-}
-
-void validate(const Config& config) {
-  const StormOptions& s = config.storm;
-  const int64_t positions = config.world_model.max_positions;
-  auto fail = [](const std::string& message) { throw UserError("storm: " + message); };
-  if (s.batch_length > positions)
-    fail(fmt::format("storm.batch_length {} exceeds world_model.max_positions {}", s.batch_length, positions));
-  if (s.imagination_context + s.imagination_horizon > positions)
-    fail(fmt::format("storm.imagination_context + imagination_horizon = {} exceeds world_model.max_positions {}",
-                     s.imagination_context + s.imagination_horizon, positions));
-  if (s.acting_context > positions)
-    fail(fmt::format("storm.acting_context {} exceeds world_model.max_positions {}", s.acting_context, positions));
-  if (s.warmup_steps < std::max(s.batch_length, s.imagination_context))
-    fail(fmt::format("storm.warmup_steps {} must cover one world-model sequence (batch_length {}) and one "
-                     "imagination context ({})",
-                     s.warmup_steps, s.batch_length, s.imagination_context));
-  if (config.replay.capacity < s.batch_length) fail("replay.capacity must hold at least one batch_length window");
 }
 
 // Samples one action per row from policy logits [B, A] by the exponential race (argmax of
@@ -116,27 +100,39 @@ std::vector<Frame> to_frames(const at::Tensor& x) {
   return frames;
 }
 
-// Media and the replay archive entry pass through a temporary file; this gives it a name.
-std::string temporary_path(const std::string& what) {
-  static int counter = 0;
-  return (std::filesystem::temp_directory_path() /
-          fmt::format("imagine-{}-{}-{}.tmp", what, static_cast<long>(getpid()), counter++))
-      .string();
-}
-
-at::Tensor read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return torch::from_blob(bytes.data(), {static_cast<int64_t>(bytes.size())}, torch::kUInt8).clone();
-}
-
-void write_bytes(const std::string& path, const at::Tensor& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
-  if (!out) throw UserError("cannot write the temporary file " + path);
-}
-
 }  // namespace
+
+void validate_storm(const Config& config, const envs::EnvSpec& spec) {
+  const StormOptions& s = config.storm;
+  const int64_t positions = config.world_model.max_positions;
+  auto fail = [](const std::string& message) { throw UserError("storm: " + message); };
+  if (s.batch_length > positions)
+    fail(fmt::format("storm.batch_length {} exceeds world_model.max_positions {}", s.batch_length, positions));
+  if (s.imagination_context + s.imagination_horizon > positions)
+    fail(fmt::format("storm.imagination_context + imagination_horizon = {} exceeds world_model.max_positions {}",
+                     s.imagination_context + s.imagination_horizon, positions));
+  if (s.acting_context > positions)
+    fail(fmt::format("storm.acting_context {} exceeds world_model.max_positions {}", s.acting_context, positions));
+  if (s.warmup_steps < std::max(s.batch_length, s.imagination_context))
+    fail(fmt::format("storm.warmup_steps {} must cover one world-model sequence (batch_length {}) and one "
+                     "imagination context ({})",
+                     s.warmup_steps, s.batch_length, s.imagination_context));
+  if (config.replay.capacity < s.batch_length) fail("replay.capacity must hold at least one batch_length window");
+  world_model_options(config, spec).validate();
+  data::ReplayBuffer::check_memory(config.replay.capacity, spec.obs_shape(), 1);
+  const auto& ac = config.actor_critic;
+  if (!(ac.return_percentile_low < ac.return_percentile_high))
+    throw UserError(fmt::format("actor_critic.return_percentile_low ({}) must be below return_percentile_high ({})",
+                                ac.return_percentile_low, ac.return_percentile_high));
+  // The imagination batch's rollout: features, logits and returns for every step, a few
+  // floats each per world-model and actor-critic width: a rough estimate of its memory.
+  const auto& wm = config.world_model;
+  const double per_row = 4.0 * static_cast<double>(s.imagination_context + s.imagination_horizon + 1) *
+                         static_cast<double>(wm.dim * 8 + wm.latent_variables * wm.latent_classes * 4 + ac.hidden * 4);
+  check_fits_in_memory(per_row * static_cast<double>(s.imagination_batch),
+                       fmt::format("imagining a batch of {}", s.imagination_batch), "lower storm.imagination_batch");
+}
+
 
 void StormJob::ActingContext::push(const at::Tensor& o, int64_t a, int64_t keep) {
   obs.push_back(o.clone());
@@ -161,7 +157,7 @@ StormJob::StormJob(const Config& config)
       bf16_(config.precision == "bf16"),
       replay_(config.replay, env_.spec().obs_shape(), 1),
       rng_(static_cast<uint64_t>(config.seed) ^ 0x5707e0b5ULL) {
-  validate(config);
+  validate_storm(config, env_.spec());
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   world_model_ = models::storm::WorldModel(world_model_options(config, env_.spec()));
   world_model_->to(device_);
@@ -259,8 +255,15 @@ models::storm::Losses StormJob::update_world_model() {
   const at::Tensor grad_norm = clip_gradients(world_model_->parameters(), config_.world_model.grad_clip);
   world_model_optimiser_->step();
   ++world_model_updates_;
-  if (device_.is_cpu() && !std::isfinite(l.total.item<double>()))
-    throw std::runtime_error(fmt::format("storm: world-model loss became {} at step {}", l.total.item<double>(), step_));
+  check_finite("storm: the world-model update", step_,
+               {{"world_model/loss", l.total},
+                {"world_model/reconstruction", l.reconstruction},
+                {"world_model/reward", l.reward},
+                {"world_model/termination", l.termination},
+                {"world_model/dynamics", l.dynamics},
+                {"world_model/representation", l.representation},
+                {"world_model/grad_norm", grad_norm},
+                {"world_model parameters", parameters_norm(world_model_->parameters())}});
   add("world_model/loss", l.total);
   add("world_model/reconstruction", l.reconstruction);
   add("world_model/reward", l.reward);
@@ -312,8 +315,12 @@ agents::ActorCriticLosses StormJob::update_actor_critic() {
   start = Clock::now();
   agents::ActorCriticLosses l = actor_critic_->update(rollout);
   ++actor_critic_updates_;
-  if (device_.is_cpu() && !std::isfinite(l.total.item<double>()))
-    throw std::runtime_error(fmt::format("storm: actor-critic loss became {} at step {}", l.total.item<double>(), step_));
+  check_finite("storm: the actor-critic update", step_,
+               {{"actor_critic/loss", l.total},
+                {"actor_critic/policy", l.policy},
+                {"actor_critic/value", l.value},
+                {"actor_critic/grad_norm", l.grad_norm},
+                {"actor_critic parameters", parameters_norm(actor_critic_parameters())}});
   add("actor_critic/loss", l.total);
   add("actor_critic/policy", l.policy);
   add("actor_critic/value", l.value);
@@ -327,6 +334,12 @@ agents::ActorCriticLosses StormJob::update_actor_critic() {
   add("imagination/continue", rollout.continues.mean());
   add("time/actor_critic_update_s", seconds_since(start));
   return l;
+}
+
+std::vector<at::Tensor> StormJob::actor_critic_parameters() {
+  std::vector<at::Tensor> params = actor_critic_->actor()->parameters();
+  for (const auto& p : actor_critic_->critic()->parameters()) params.push_back(p);
+  return params;
 }
 
 void StormJob::write_media() {
@@ -398,7 +411,8 @@ std::map<std::string, double> StormJob::take_metrics() {
   for (const auto& [key, s] : sums_) out[key] = s.first.item<double>() / static_cast<double>(s.second);
   for (const auto& [key, value] : out)
     if (key.rfind("time/", 0) != 0 && !std::isfinite(value))
-      throw std::runtime_error(fmt::format("storm: {} became {} by step {}", key, value, step_));
+      throw DivergenceError(fmt::format("storm: {} became {} by step {}; lower the learning rates, then --resume",
+                                        key, value, step_));
   if (!episode_returns_.empty()) {
     double r = 0, l = 0;
     for (size_t i = 0; i < episode_returns_.size(); ++i) {
@@ -440,10 +454,12 @@ void StormJob::save(OutputArchive& archive, nlohmann::json& meta) {
                                    .clone());
   meta["env_seed"] = h.seed;
   if (options_.save_replay_in_checkpoint) {
-    const std::string path = temporary_path("replay");
-    replay_.save(path);
-    archive.write("replay", read_bytes(path));
-    std::filesystem::remove(path);
+    std::ostringstream bytes;
+    replay_.write(bytes);
+    const std::string s = bytes.str();
+    archive.write("replay", torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())},
+                                             torch::kUInt8)
+                                .clone());  // the archive is written after `s` is gone
   }
   meta["replay_in_checkpoint"] = options_.save_replay_in_checkpoint;
   const auto& spec = env_.spec();
@@ -486,15 +502,11 @@ void StormJob::load(InputArchive& archive, const nlohmann::json& meta) {
   if (meta.at("replay_in_checkpoint").get<bool>()) {
     at::Tensor bytes;
     archive.read("replay", bytes);
-    const std::string path = temporary_path("replay");
-    write_bytes(path, bytes);
-    try {
-      replay_ = data::ReplayBuffer::load(path, config_.replay.pin_memory);
-    } catch (...) {
-      std::filesystem::remove(path);
-      throw;
-    }
-    std::filesystem::remove(path);
+    bytes = bytes.contiguous();
+    std::istringstream in(std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()),
+                                      static_cast<size_t>(bytes.numel())));
+    replay_ = data::ReplayBuffer::read(in, bytes.numel(), "the replay buffer in the checkpoint",
+                                       config_.replay.pin_memory);
     env_.restore(history);
   } else {
     rebuild_replay(history);

@@ -41,6 +41,10 @@ class Adam;
 
 namespace imagine::train {
 
+// The STORM job's own checks of a config (loop sizes against the transformer's positions, the
+// world model's options for this environment, the actor-critic's, memory); see validate().
+void validate_storm(const Config& config, const envs::EnvSpec& spec);
+
 class StormJob : public Job {
  public:
   explicit StormJob(const Config& config);
@@ -74,6 +78,7 @@ class StormJob : public Job {
   // One actor-critic update on an imagination from sampled contexts.
   agents::ActorCriticLosses update_actor_critic();
   // Writes media/reconstruction-<step>.gif and media/imagination-<step>.gif (needs a media dir).
+  std::vector<at::Tensor> actor_critic_parameters();
   void write_media();
 
   models::storm::WorldModel& world_model() { return world_model_; }

@@ -2,15 +2,16 @@
 
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+
 #include <string>
 
 #include "imagine/core/error.h"
 #include "imagine/nn/categorical.h"
 
 namespace imagine::models::storm {
-namespace {
-
-void validate(const WorldModelOptions& o) {
+void WorldModelOptions::validate() const {
+  const WorldModelOptions& o = *this;
   auto fail = [](const std::string& message) { throw UserError("world_model: " + message); };
   if (o.encoder_channels.empty()) fail("encoder_channels must list at least one stage");
   for (int64_t c : o.encoder_channels) {
@@ -31,8 +32,11 @@ void validate(const WorldModelOptions& o) {
   if (o.dim % o.heads != 0) {
     fail("dim " + std::to_string(o.dim) + " is not divisible by heads " + std::to_string(o.heads));
   }
-  if (o.reward_high <= o.reward_low) fail("reward_high must exceed reward_low");
+  if (o.reward_high <= o.reward_low)
+    fail(fmt::format("reward_high ({}) must exceed reward_low ({})", o.reward_high, o.reward_low));
 }
+
+namespace {
 
 torch::nn::Conv2dOptions conv_stage(int64_t in, int64_t out, bool downsample) {
   return downsample ? torch::nn::Conv2dOptions(in, out, 4).stride(2).padding(1).bias(false)
@@ -54,7 +58,7 @@ int64_t count(const torch::nn::Module& module) {
 
 WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
     : options_(options), two_hot_(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
-  validate(options);
+  options.validate();
   const auto& channels = options.encoder_channels;
   const int64_t stages = static_cast<int64_t>(channels.size());
   latent_side_ = options.obs_size >> options.encoder_downsample;

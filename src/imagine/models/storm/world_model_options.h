@@ -48,6 +48,9 @@ struct WorldModelOptions {
   double adam_eps = 1e-8;
   double grad_clip = 1000.0;
 
+  // Raises UserError on inconsistent options (sizes that do not fit together).
+  void validate() const;
+
   template <class V>
   void visit(V& v) {
     v.field("obs_channels", obs_channels, {"observation channels (set from the environment)", config::Range{1, 1024}});
