@@ -117,7 +117,9 @@ TEST(ConfigFuzzTest, MutatedPresetsAreAcceptedOrRejectedInOneLine) {
       info.insert(info.end(), args.begin() + 3, args.end());
       const int built = run_cli(info);
       ASSERT_TRUE(built == 0 || built == 2) << "exit " << built << " for" << describe(info);
-      if (check == 2) EXPECT_EQ(built, 2) << "info accepted what config check rejected:" << describe(info);
+      if (check == 2) {
+        EXPECT_EQ(built, 2) << "info accepted what config check rejected:" << describe(info);
+      }
     }
   }
   std::printf("config fuzz: %d mutations accepted, %d rejected\n", accepted, rejected);

@@ -47,9 +47,12 @@ int collect(const CollectArgs& a) {
   config.env.id = a.id;
   if (a.out.empty()) throw UserError("--out is required");
   const std::string held_path = heldout_path(a.out);
-  for (const auto& path : {a.out, held_path})
+  for (const auto& path : {a.out, held_path}) {
     if (std::filesystem::exists(path) && !a.force)
       throw UserError("'" + path + "' already exists; use --force to replace it");
+    const std::filesystem::path p = std::filesystem::absolute(path);
+    remove_stale_temporaries(p.parent_path().string(), p.filename().string());  // a killed collect's
+  }
   const int64_t held = static_cast<int64_t>(std::ceil(a.heldout * static_cast<double>(a.envs)));
   if (a.heldout > 0 && held >= a.envs)
     throw UserError("--heldout " + std::to_string(a.heldout) + " leaves no training stream with --envs " +

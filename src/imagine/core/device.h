@@ -1,6 +1,7 @@
 #pragma once
 // The compute device is a run-time option: "cpu", "cuda" or "cuda:N".
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <cstdint>
 #include <exception>

@@ -69,13 +69,14 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
-int remove_stale_temporaries(const std::string& dir) {
+int remove_stale_temporaries(const std::string& dir, const std::string& only) {
   int removed = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     const auto at = name.rfind(".tmp.");
     if (at == std::string::npos || at + 5 >= name.size()) continue;
+    if (!only.empty() && name.substr(0, at) != only) continue;
     const std::string pid_text = name.substr(at + 5);
     if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
     const pid_t pid = static_cast<pid_t>(std::stol(pid_text));

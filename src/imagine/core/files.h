@@ -17,8 +17,9 @@ void write_file_atomically(const std::string& path, const std::function<void(std
 void write_text_atomically(const std::string& path, const std::string& text);
 std::string read_text_file(const std::string& path);
 
-// Removes `<name>.tmp.<pid>` files in `dir` whose process is gone; returns how many.
-int remove_stale_temporaries(const std::string& dir);
+// Removes `<name>.tmp.<pid>` files in `dir` whose process is gone (only those of `<only>`
+// when it is given); returns how many.
+int remove_stale_temporaries(const std::string& dir, const std::string& only = "");
 
 // Async-signal-safe: removes the temporary file being written right now, if any.
 void remove_pending_temporary() noexcept;

@@ -44,6 +44,7 @@ constexpr int64_t kMaxSourceBytes = 1 << 20;
 constexpr int64_t kStreamHeaderBytes = 3 * 8;
 constexpr int64_t kRowExtraBytes = 4 + 4 + 1;  // action, reward, flags
 constexpr int64_t kMaxSide = 1 << 16;
+constexpr int64_t kMaxFrameBytes = int64_t{1} << 26;  // 64 MiB: far above any picture we store
 constexpr int64_t kMaxCapacity = 1000000000;
 constexpr int64_t kMaxStreams = 1 << 20;
 
@@ -91,6 +92,9 @@ ReplayBuffer::ReplayBuffer(const ReplayOptions& options, std::vector<int64_t> ob
                                             [](int64_t d) { return d < 1 || d > kMaxSide; }))
     throw UserError("replay observation shape must be {C, H, W} with sides in [1, " + std::to_string(kMaxSide) +
                     "], got " + describe_shape(obs_shape_));
+  if (obs_shape_[0] * obs_shape_[1] * obs_shape_[2] > kMaxFrameBytes)
+    throw UserError("replay observation shape " + describe_shape(obs_shape_) + " exceeds " +
+                    std::to_string(kMaxFrameBytes) + " bytes a frame");
   if (num_streams_ < 1 || num_streams_ > kMaxStreams)
     throw UserError("replay buffer needs 1 to " + std::to_string(kMaxStreams) + " streams, got " +
                     std::to_string(num_streams_));
@@ -464,6 +468,7 @@ ReplayBuffer ReplayBuffer::read(std::istream& in, int64_t found, const std::stri
   const auto capacity = r.get<int64_t>();
   for (int64_t d : shape)
     if (d < 1 || d > kMaxSide) r.corrupt("observation shape " + describe_shape(shape));
+  if (shape[0] * shape[1] * shape[2] > kMaxFrameBytes) r.corrupt("observation shape " + describe_shape(shape));
   if (streams < 1 || streams > kMaxStreams) r.corrupt(std::to_string(streams) + " streams");
   if (capacity < 1 || capacity > kMaxCapacity) r.corrupt("capacity " + std::to_string(capacity));
   nlohmann::json source;
