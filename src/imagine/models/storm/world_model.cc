@@ -78,10 +78,12 @@ WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
   posterior_ = register_module("posterior", torch::nn::Linear(feature_size, latent));
 
   torch::nn::Sequential decoder;
+  // The batch norm after the Linear normalises the channels of the map (as the reference's
+  // BatchNorm2d), not each flattened feature.
   decoder->push_back(torch::nn::Linear(torch::nn::LinearOptions(latent, feature_size).bias(false)));
-  decoder->push_back(nn::BatchNorm(feature_size));
-  decoder->push_back(torch::nn::ReLU());
   decoder->push_back(torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {channels.back(), latent_side_, latent_side_})));
+  decoder->push_back(nn::BatchNorm(channels.back()));
+  decoder->push_back(torch::nn::ReLU());
   for (int64_t i = stages - 1; i >= 0; --i) {
     const bool last = i == 0;
     const int64_t out = last ? options.obs_channels : channels[i - 1];
