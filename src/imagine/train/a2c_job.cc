@@ -64,7 +64,7 @@ class A2CJob : public Job {
                  {{"loss/total", losses.total},
                   {"loss/policy", losses.policy},
                   {"loss/value", losses.value},
-                  {"parameters", parameters_norm(agent_.net()->parameters())}});
+                  {"parameters", parameters_norm(agent_.net().parameters())}});
     add("loss/total", losses.total.item<double>());
     add("loss/policy", losses.policy.item<double>());
     add("loss/value", losses.value.item<double>());
@@ -100,6 +100,11 @@ class A2CJob : public Job {
     meta["env_seed"] = h.seed;
     meta["recent_return"] = recent_return_;
     meta["have_return"] = have_return_;
+    // What the next metrics line averages, so a resumed run logs what an uninterrupted one does.
+    nlohmann::json sums = nlohmann::json::object();
+    for (const auto& [k, v] : sums_) sums[k] = {v.first, v.second};
+    meta["metric_sums"] = sums;
+    meta["episode_returns"] = episode_returns_;
   }
 
   void load(InputArchive& archive, const nlohmann::json& meta) override {
@@ -115,12 +120,16 @@ class A2CJob : public Job {
     step_ = meta.at("step").get<int64_t>();
     recent_return_ = meta.at("recent_return").get<double>();
     have_return_ = meta.at("have_return").get<bool>();
+    sums_.clear();
+    const nlohmann::json sums = meta.value("metric_sums", nlohmann::json::object());
+    for (const auto& [k, v] : sums.items()) sums_[k] = {v.at(0).get<double>(), v.at(1).get<int64_t>()};
+    episode_returns_ = meta.value("episode_returns", std::vector<double>{});
   }
 
   std::vector<std::pair<std::string, int64_t>> parameter_counts() override {
     std::vector<std::pair<std::string, int64_t>> out;
     int64_t total = 0;
-    for (const auto& child : agent_.net()->named_children()) {
+    for (const auto& child : agent_.net().named_children()) {
       int64_t n = 0;
       for (const auto& p : child.value()->parameters()) n += p.numel();
       out.emplace_back("a2c/" + child.key(), n);

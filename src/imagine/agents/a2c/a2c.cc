@@ -30,8 +30,41 @@ PolicyValueNetImpl::Output PolicyValueNetImpl::forward(const at::Tensor& obs) {
   return {policy_->forward(x), value_->forward(x).squeeze(-1)};
 }
 
+at::Tensor n_step_returns(const at::Tensor& reward, const at::Tensor& terminated, const at::Tensor& truncated,
+                          const at::Tensor& bootstrap, const at::Tensor& final_values, double gamma) {
+  TORCH_CHECK(reward.dim() == 2 && terminated.sizes() == reward.sizes() && truncated.sizes() == reward.sizes() &&
+                  bootstrap.dim() == 1 && bootstrap.size(0) == reward.size(1),
+              "n_step_returns: reward, terminated, truncated [T, N] and bootstrap [N], got ", reward.sizes(), ", ",
+              terminated.sizes(), ", ", truncated.sizes(), ", ", bootstrap.sizes());
+  const int64_t T = reward.size(0);
+  std::vector<at::Tensor> out(static_cast<size_t>(T));
+  at::Tensor next = bootstrap;
+  for (int64_t t = T - 1; t >= 0; --t) {
+    if (final_values.defined()) next = torch::where(truncated[t], final_values[t], next);
+    next = reward[t] + gamma * (1.0 - terminated[t].to(reward.scalar_type())) * next;
+    out[static_cast<size_t>(t)] = next;
+  }
+  return torch::stack(out);
+}
+
+A2CLosses a2c_loss(const at::Tensor& logits, const at::Tensor& value, const at::Tensor& action,
+                   const at::Tensor& returns, double value_coef, double entropy_coef) {
+  const auto log_probs = torch::log_softmax(logits, -1);
+  const auto taken = log_probs.gather(1, action.reshape({-1, 1})).squeeze(1);
+  const auto advantage = (returns - value).detach();
+  A2CLosses losses;
+  losses.policy = -(taken * advantage).mean();
+  losses.value = 0.5 * (returns - value).pow(2).mean();
+  losses.entropy = -(log_probs.exp() * log_probs).sum(-1).mean();
+  losses.total = losses.policy + value_coef * losses.value - entropy_coef * losses.entropy;
+  return losses;
+}
+
 A2CAgent::A2CAgent(const envs::EnvSpec& spec, const A2COptions& options, c10::Device device)
-    : options_(options), device_(device), net_(spec, options.hidden) {
+    : A2CAgent(std::make_shared<PolicyValueNetImpl>(spec, options.hidden), options, device) {}
+
+A2CAgent::A2CAgent(std::shared_ptr<PolicyValueModule> net, const A2COptions& options, c10::Device device)
+    : options_(options), device_(device), net_(std::move(net)) {
   net_->to(device_);
   optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(),
                                                     torch::optim::AdamOptions(options.lr).eps(1e-5));
@@ -50,35 +83,17 @@ A2CLosses A2CAgent::update(const A2CRollout& rollout) {
                rollout.terminated.to(device_), rollout.truncated.to(device_), rollout.final_obs.to(device_),
                rollout.last_obs.to(device_)};
   const int64_t T = r.action.size(0), N = r.action.size(1);
-  // n-step returns, bootstrapped from V(last obs), zero at terminations and V(final obs)
-  // at truncations (the episode did not end, only our view of it).
-  torch::Tensor returns;
+  at::Tensor returns;
   {
     torch::NoGradGuard no_grad;
-    auto bootstrap = net_->forward(r.last_obs).value;
-    const auto truncated_any = r.truncated.any().item<bool>();
-    torch::Tensor final_values;
-    if (truncated_any) final_values = net_->forward(r.final_obs.flatten(0, 1)).value.view({T, N});
-    std::vector<torch::Tensor> out(static_cast<size_t>(T));
-    auto next = bootstrap;
-    for (int64_t t = T - 1; t >= 0; --t) {
-      auto cont = 1.0 - r.terminated[t].to(torch::kFloat32);
-      if (truncated_any) next = torch::where(r.truncated[t], final_values[t], next);
-      next = r.reward[t] + options_.gamma * cont * next;
-      out[static_cast<size_t>(t)] = next;
-    }
-    returns = torch::stack(out);
+    const at::Tensor bootstrap = net_->forward(r.last_obs).value;
+    at::Tensor final_values;
+    if (r.truncated.any().item<bool>()) final_values = net_->forward(r.final_obs.flatten(0, 1)).value.view({T, N});
+    returns = n_step_returns(r.reward, r.terminated, r.truncated, bootstrap, final_values, options_.gamma);
   }
   const auto output = net_->forward(r.obs.flatten(0, 1));
-  const auto log_probs = torch::log_softmax(output.logits, -1);
-  const auto taken = log_probs.gather(1, r.action.reshape({T * N, 1})).squeeze(1);
-  const auto value = output.value;
-  const auto advantage = (returns.reshape({T * N}) - value).detach();
-  A2CLosses losses;
-  losses.policy = -(taken * advantage).mean();
-  losses.value = 0.5 * (returns.reshape({T * N}) - value).pow(2).mean();
-  losses.entropy = -(log_probs.exp() * log_probs).sum(-1).mean();
-  losses.total = losses.policy + options_.value_coef * losses.value - options_.entropy_coef * losses.entropy;
+  A2CLosses losses = a2c_loss(output.logits, output.value, r.action.reshape({T * N}), returns.reshape({T * N}),
+                              options_.value_coef, options_.entropy_coef);
   optimizer_->zero_grad();
   losses.total.backward();
   torch::nn::utils::clip_grad_norm_(net_->parameters(), options_.grad_clip);

@@ -40,24 +40,30 @@ struct A2COptions {
   }
 };
 
-// Policy and value heads on a convolutional torso sized for the observation: one 3x3
-// convolution for small grids (MinAtar, MiniPacman), the DQN stack for 64x64 pictures.
-class PolicyValueNetImpl : public torch::nn::Module {
+// What A2C trains: any network from observations to policy logits and a value (the
+// model-free CNN below, the I2A agent, ...).
+class PolicyValueModule : public torch::nn::Module {
  public:
-  PolicyValueNetImpl(const envs::EnvSpec& spec, int64_t hidden);
   struct Output {
     at::Tensor logits;  // [B, A]
     at::Tensor value;   // [B]
   };
   // obs: [B, C, H, W] uint8
-  Output forward(const at::Tensor& obs);
+  virtual Output forward(const at::Tensor& obs) = 0;
+};
+
+// Policy and value heads on a convolutional torso sized for the observation: one 3x3
+// convolution for small grids (MinAtar, MiniPacman), the DQN stack for 64x64 pictures.
+class PolicyValueNetImpl : public PolicyValueModule {
+ public:
+  PolicyValueNetImpl(const envs::EnvSpec& spec, int64_t hidden);
+  Output forward(const at::Tensor& obs) override;
 
  private:
   float obs_scale_;
   torch::nn::Sequential torso_{nullptr};
   torch::nn::Linear policy_{nullptr}, value_{nullptr};
 };
-TORCH_MODULE(PolicyValueNet);
 
 struct A2CLosses {
   at::Tensor total, policy, value, entropy;
@@ -74,20 +80,38 @@ struct A2CRollout {
   at::Tensor last_obs;    // [N, C, H, W] uint8, observation after the last step
 };
 
+// n-step returns [T, N] of a rollout: G_t = r_t + gamma * (1 - terminated_t) * G_{t+1}, with
+// G_T = bootstrap [N] (the value of the observation after the last step) and, where
+// truncated_t, G_{t+1} replaced by final_values [T, N] (the value of the episode's last
+// observation: the episode did not end, only our view of it). final_values may be undefined
+// when nothing was truncated. reward [T, N] float, terminated and truncated [T, N] bool.
+at::Tensor n_step_returns(const at::Tensor& reward, const at::Tensor& terminated, const at::Tensor& truncated,
+                          const at::Tensor& bootstrap, const at::Tensor& final_values, double gamma);
+
+// The A2C loss of a batch: policy gradient with the advantage returns - value (no gradient
+// through it), half the squared value error weighted by value_coef, minus the entropy bonus.
+// logits [B, A], value [B] (with gradient), action [B] int64, returns [B].
+A2CLosses a2c_loss(const at::Tensor& logits, const at::Tensor& value, const at::Tensor& action,
+                   const at::Tensor& returns, double value_coef, double entropy_coef);
+
+// The on-policy learner: n-step returns, a2c_loss, clipped Adam steps on `net`'s parameters.
 class A2CAgent {
  public:
+  // The model-free network sized for `spec`.
   A2CAgent(const envs::EnvSpec& spec, const A2COptions& options, c10::Device device = c10::kCPU);
+  // Any policy-value network (moved to `device`).
+  A2CAgent(std::shared_ptr<PolicyValueModule> net, const A2COptions& options, c10::Device device = c10::kCPU);
   // obs: [N, C, H, W] uint8 (any device) -> actions [N] int64 on the CPU (sampled, or greedy)
   at::Tensor act(const at::Tensor& obs, bool greedy = false);
   A2CLosses update(const A2CRollout& rollout);
   void save(OutputArchive& archive) const;
   void load(InputArchive& archive);
-  PolicyValueNet& net() { return net_; }
+  PolicyValueModule& net() { return *net_; }
 
  private:
   A2COptions options_;
   c10::Device device_;
-  PolicyValueNet net_;
+  std::shared_ptr<PolicyValueModule> net_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
 };
 
