@@ -106,7 +106,8 @@ void train(Globals& g, const TrainArgs& args) {
     }
     throw;
   }
-  if (config.eval_episodes > 0 && config.kind != "env_model") {  // env_model: held-out NLL in metrics, `imagine eval`
+  // Kinds that play no episodes (environment models) log their own measure in the metrics.
+  if (config.eval_episodes > 0 && train::job_kind(config.kind).plays_episodes) {
     spdlog::info("evaluating {} complete episodes", config.eval_episodes);
     const auto returns = job->evaluate(config.eval_episodes, static_cast<uint64_t>(config.seed) + 1000003);
     nlohmann::json eval = {{"step", job->step()}, {"returns", returns}};

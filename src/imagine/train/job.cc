@@ -19,22 +19,37 @@ std::unique_ptr<Job> make_env_model_job(const Config& config);
 
 Policy Job::policy() { throw UserError("a '" + kind() + "' run has no acting policy"); }
 
+const std::vector<JobKind>& job_kinds() {
+  static const std::vector<JobKind> kinds = {
+      {"storm", validate_storm, make_storm_job, true},
+      {"a2c", {}, make_a2c_job, true},
+      {"env_model", validate_env_model, make_env_model_job, false},
+  };
+  return kinds;
+}
+
+const JobKind& job_kind(const std::string& name) {
+  std::string names;
+  for (const auto& kind : job_kinds()) {
+    if (kind.name == name) return kind;
+    names += (names.empty() ? "" : ", ") + kind.name;
+  }
+  throw UserError("kind '" + name + "' is not available; the kinds are " + names);
+}
+
 void validate(const Config& config) {
-  if (config.precision != "fp32" && config.kind != "storm")
+  const JobKind& kind = job_kind(config.kind);
+  if (config.precision != "fp32" && kind.name != "storm")
     throw UserError("precision = \"" + config.precision + "\" is implemented for kind = \"storm\" only; use \"fp32\"");
   parse_device(config.device);
   // Building the environment checks its id, its options and (for Atari) its ROM.
   const envs::EnvSpec spec = envs::default_registry().make(config.env)->spec();
-  if (config.kind == "storm") validate_storm(config, spec);
-  if (config.kind == "env_model") validate_env_model(config, spec);
+  if (kind.validate) kind.validate(config, spec);
 }
 
 std::unique_ptr<Job> make_job(const Config& config) {
   validate(config);
-  if (config.kind == "a2c") return make_a2c_job(config);
-  if (config.kind == "storm") return make_storm_job(config);
-  if (config.kind == "env_model") return make_env_model_job(config);
-  throw UserError("kind '" + config.kind + "' is not available");
+  return job_kind(config.kind).make(config);
 }
 
 void check_resume_changes(const Config& before, const Config& after) {

@@ -3,12 +3,14 @@
 // in units of work, report metrics, save and restore everything needed for exact resume.
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "imagine/core/checkpoint.h"
+#include "imagine/envs/env.h"
 #include "imagine/train/config.h"
 #include "imagine/train/evaluator.h"
 
@@ -37,6 +39,23 @@ class Job {
   // Where the job may write pictures and animations (the run's media/); none by default.
   virtual void set_media_dir(const std::string& /*dir*/) {}
 };
+
+// A kind of job (config `kind`): how to check a config of it, build it, and evaluate it. The
+// one place that knows the kinds; commands ask it instead of comparing strings.
+struct JobKind {
+  std::string name;
+  // The kind's own checks of a config (after the common ones); may be empty.
+  std::function<void(const Config&, const envs::EnvSpec&)> validate;
+  std::function<std::unique_ptr<Job>(const Config&)> make;
+  // Evaluated by playing complete episodes (`evaluate`); otherwise by its own measure
+  // (environment models: held-out likelihood).
+  bool plays_episodes = true;
+};
+
+// Every kind, in the order of the config's `kind` choices.
+const std::vector<JobKind>& job_kinds();
+// The kind named `name`; raises UserError listing the kinds when there is none.
+const JobKind& job_kind(const std::string& name);
 
 // Every check a configuration must pass before a job can run: option ranges that depend on
 // each other, the environment id and options, the device, the kind's models and loop, the

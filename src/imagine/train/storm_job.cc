@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -573,18 +574,16 @@ std::vector<std::pair<std::string, int64_t>> StormJob::parameter_counts() {
           {"actor_critic", actor + critic}};
 }
 
-std::vector<double> StormJob::evaluate(int64_t episodes, uint64_t seed) {
-  // Evaluation must not shift the training's random streams.
-  auto generator = at::detail::getDefaultCPUGenerator();
-  const at::Tensor torch_state = generator.get_state();
-  const Rng::State rng_state = rng_.state();
-  std::vector<ActingContext> contexts;
-  const auto policy = [&](const at::Tensor& obs, const at::Tensor& first) {
+Policy StormJob::policy() {
+  // Each environment of the caller keeps its own acting context, cleared when its episode
+  // starts; the policy holds them, so every call continues the same episodes.
+  auto contexts = std::make_shared<std::vector<ActingContext>>();
+  return [this, contexts](const at::Tensor& obs, const at::Tensor& first) {
     const int64_t n = obs.size(0);
-    contexts.resize(static_cast<size_t>(n));
+    contexts->resize(static_cast<size_t>(n));
     std::vector<int64_t> actions(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
-      auto& context = contexts[static_cast<size_t>(i)];
+      auto& context = (*contexts)[static_cast<size_t>(i)];
       if (first[i].item<bool>()) context.clear();
       const at::Tensor o = obs[i];
       actions[static_cast<size_t>(i)] = policy_action(context, o);
@@ -592,8 +591,22 @@ std::vector<double> StormJob::evaluate(int64_t episodes, uint64_t seed) {
     }
     return torch::tensor(actions, torch::kLong);
   };
-  std::vector<double> returns = evaluate_policy(config_.env, policy, episodes, seed);
+}
+
+std::vector<double> StormJob::evaluate(int64_t episodes, uint64_t seed) {
+  // Evaluation must not shift the training's random streams: the CPU generator, the CUDA
+  // generator of the run's device, and the job's own.
+  auto generator = at::detail::getDefaultCPUGenerator();
+  const at::Tensor torch_state = generator.get_state();
+  std::optional<at::Tensor> cuda_state;
+  if (device_.is_cuda()) cuda_state = at::globalContext().defaultGenerator(device_).get_state();
+  const Rng::State rng_state = rng_.state();
+  std::vector<double> returns = evaluate_policy(config_.env, policy(), episodes, seed);
   generator.set_state(torch_state);
+  if (cuda_state) {
+    at::Generator cuda = at::globalContext().defaultGenerator(device_);  // a handle to the same generator
+    cuda.set_state(*cuda_state);
+  }
   rng_.set_state(rng_state);
   return returns;
 }

@@ -67,6 +67,8 @@ class StormJob : public Job {
   // Complete episodes with sampled actions and the training acting mode; leaves the
   // training's random state untouched.
   std::vector<double> evaluate(int64_t episodes, uint64_t seed) override;
+  // Acts with the current policy; each environment of the caller keeps its own context.
+  Policy policy() override;
   void set_media_dir(const std::string& dir) override { media_dir_ = dir; }
 
   // Imagines from real context windows: context obs [B, L, C, H, W] uint8, action [B, L],
