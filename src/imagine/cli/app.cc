@@ -31,6 +31,8 @@ int run(int argc, char** argv) {
   add_plot(app, g);
   add_collect(app, g);
   add_rollout(app, g);
+  add_report(app, g);
+  add_sweep(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

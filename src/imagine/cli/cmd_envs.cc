@@ -7,11 +7,13 @@
 
 #include <fmt/format.h>
 
+#include "imagine/build_info.h"
 #include "imagine/cli/common.h"
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/media.h"
 #include "imagine/core/rng.h"
+#include "imagine/envs/atari/roms.h"
 #include "imagine/envs/registry.h"
 
 namespace imagine::cli {
@@ -106,7 +108,10 @@ void run_stats(const Globals& g, const StatsArgs& args) {
            "length_mean", "length_std", "blank_frame_error", "steps", "steps_per_s"},
           {}};
   const double n = static_cast<double>(steps);
-  t.rows.push_back({config.env.id, config.env.obs, args.policy, config.seed, args.episodes, r.mean, r.std, r.min,
+  // Atari observations are always pictures, whatever env.obs says (specs/environments.md).
+  const bool atari = config.env.id.rfind("atari/", 0) == 0;
+  const std::string obs_kind = atari ? (config.env.grayscale ? "grayscale" : "rgb") : config.env.obs;
+  t.rows.push_back({config.env.id, obs_kind, args.policy, config.seed, args.episodes, r.mean, r.std, r.min,
                     r.max, l.mean, l.std, blank_error / n, steps, std::llround(n / seconds)});
   t.print(g);
 }
@@ -207,6 +212,30 @@ void add_envs(CLI::App& app, Globals& g) {
     const auto& registry = envs::default_registry();
     for (const auto& id : registry.ids()) {
       const auto& e = registry.entry(id);
+      std::string options;
+      for (const auto& k : e.options) options += (options.empty() ? "" : ", ") + k;
+      if (id == "atari/<game>") {
+        // One row per supported game. With ALE compiled in, the shape and the action count come
+        // from the game itself when its ROM is found (env.rom_dir defaults, $IMAGINE_ROM_DIR).
+        for (const auto& game : envs::atari::known_games()) {
+          std::string obs = "-", actions = "-";
+          envs::EnvOptions o;
+          o.id = "atari/" + game;
+          if (IMAGINE_HAVE_ALE && !envs::atari::rom_dir("").empty()) {
+            try {
+              const auto env = registry.make(o);
+              const auto& s = env->spec();
+              obs = std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" + std::to_string(s.width);
+              actions = std::to_string(s.num_actions);
+            } catch (const std::exception&) {  // no ROM for this game: the row stays without a shape
+            }
+          }
+          std::string description = IMAGINE_HAVE_ALE ? "Atari 2600 through ALE" : "Atari 2600 through ALE (not compiled in)";
+          if (envs::atari::is_atari_100k_game(game)) description += "; Atari 100k";
+          t.rows.push_back({o.id, obs, actions, options, description});
+        }
+        continue;
+      }
       std::string obs = "-", actions = "-";
       if (id.find('<') == std::string::npos) {
         envs::EnvOptions o;
@@ -216,8 +245,6 @@ void add_envs(CLI::App& app, Globals& g) {
         obs = std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" + std::to_string(s.width);
         actions = std::to_string(s.num_actions);
       }
-      std::string options;
-      for (const auto& k : e.options) options += (options.empty() ? "" : ", ") + k;
       t.rows.push_back({id, obs, actions, options, e.description});
     }
     t.print(g);

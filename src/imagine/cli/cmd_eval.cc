@@ -7,6 +7,7 @@
 #include "imagine/core/error.h"
 #include "imagine/core/log.h"
 #include "imagine/core/run_dir.h"
+#include "imagine/envs/atari/scores.h"
 
 namespace imagine::cli {
 
@@ -34,7 +35,7 @@ void add_eval(CLI::App& app, Globals& g) {
     const RunDir dir = RunDir::open(run);
     train::Config config = load_config({dir.config_path()}, {});
     apply_runtime(config);
-    if (config.kind == "env_model") return eval_env_model_run(g, run, config, checkpoint, sequences, static_cast<uint64_t>(seed));
+    if (!train::job_kind(config.kind).plays_episodes) return eval_env_model_run(g, run, config, checkpoint, sequences, static_cast<uint64_t>(seed));
     auto job = train::make_job(config);
     const auto path = find_checkpoint(dir.checkpoints_dir(), checkpoint >= 0 ? std::optional<int64_t>(checkpoint) : std::nullopt);
     if (!path) throw UserError("run '" + run + "' has no checkpoint");
@@ -52,6 +53,11 @@ void add_eval(CLI::App& app, Globals& g) {
     Table t{{"env", "step", "episodes", "mean", "std", "returns"}, {}};
     t.rows.push_back({config.env.id, step, static_cast<int64_t>(returns.size()), mean, std,
                       g.format == "json" ? each : nlohmann::json(each.dump())});
+    // Atari 100k games: the human-normalised score of the mean (envs/atari/scores.h).
+    if (const auto* ref = envs::find_atari100k_scores_for_id(config.env.id)) {
+      t.columns.insert(t.columns.begin() + 5, "hns");
+      t.rows[0].insert(t.rows[0].begin() + 5, envs::human_normalized_score(mean, *ref));
+    }
     t.print(g);
   });
 }

@@ -46,6 +46,8 @@ void add_info(CLI::App& app, Globals& g);
 void add_plot(CLI::App& app, Globals& g);
 void add_collect(CLI::App& app, Globals& g);
 void add_rollout(CLI::App& app, Globals& g);
+void add_report(CLI::App& app, Globals& g);
+void add_sweep(CLI::App& app, Globals& g);
 // `imagine bench models`: rollout speed of every environment-model class.
 void add_bench_models(CLI::App* bench, Globals& g);
 // `imagine bench storm`: seconds per part of STORM's training loop for a config.

@@ -77,6 +77,7 @@ double nice_step(double range, int target) {
 }
 
 std::string tick_label(double v, double step) {
+  if (std::abs(v) < 1e-9 * step) v = 0;  // a tick at zero reached by adding steps: no "-0.0"
   if (std::abs(v) >= 1e6) return fmt::format("{:.3g}", v);
   if (std::abs(v) >= 1000 && step >= 1000) return fmt::format("{:g}k", v / 1000);
   const int decimals = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step)));
@@ -93,18 +94,31 @@ void write_line_chart(const std::string& path, const std::vector<Series>& series
       ymin = std::min(ymin, s.y[i]), ymax = std::max(ymax, s.y[i]);
     }
   if (!std::isfinite(xmin)) throw UserError("nothing to plot: no finite values");
+  const bool categories = !o.x_tick_labels.empty();
+  int label_px = 0;  // height of the vertical category labels
+  if (categories) {
+    xmin = -0.5, xmax = static_cast<double>(o.x_tick_labels.size()) - 0.5;
+    for (const auto& label : o.x_tick_labels) label_px = std::max(label_px, 2 * Canvas::text_width(label));
+  }
   if (xmax == xmin) xmax = xmin + 1;
   if (ymax == ymin) ymax = ymin + 1, ymin -= 1;
   const double pad = 0.05 * (ymax - ymin);
   ymin -= pad, ymax += pad;
 
   Canvas c(o.width, o.height);
-  const int left = 80, right = o.width - 20, top = 40, bottom = o.height - 60;
+  const int left = 80, right = o.width - 20, top = 40, bottom = o.height - 60 - label_px;
   auto px = [&](double x) { return left + (x - xmin) / (xmax - xmin) * (right - left); };
   auto py = [&](double y) { return bottom - (y - ymin) / (ymax - ymin) * (bottom - top); };
 
   const double xs = nice_step(xmax - xmin, 6), ys = nice_step(ymax - ymin, 6);
-  for (double x = std::ceil(xmin / xs) * xs; x <= xmax + 1e-9 * xs; x += xs) {
+  for (size_t i = 0; i < o.x_tick_labels.size(); ++i) {
+    if (o.x_tick_labels[i].empty()) continue;
+    const double x = px(static_cast<double>(i));
+    c.line(x, top, x, bottom, kGrey, 1);
+    c.text(static_cast<int>(x) - 6, bottom + 8 + 2 * Canvas::text_width(o.x_tick_labels[i]), o.x_tick_labels[i],
+           kBlack, 2, true);
+  }
+  for (double x = std::ceil(xmin / xs) * xs; !categories && x <= xmax + 1e-9 * xs; x += xs) {
     c.line(px(x), top, px(x), bottom, kGrey, 1);
     const std::string label = tick_label(x, xs);
     c.text(static_cast<int>(px(x)) - Canvas::text_width(label), bottom + 8, label, kBlack, 2);

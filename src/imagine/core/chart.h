@@ -17,6 +17,9 @@ struct ChartOptions {
   std::string y_label;
   int width = 800;
   int height = 480;
+  // Categories: when set, x runs from -0.5 to size - 0.5 with one tick per integer x,
+  // labelled vertically with these names (empty names leave a gap).
+  std::vector<std::string> x_tick_labels = {};
 };
 
 // Writes the chart atomically; raises UserError if there is nothing to draw.
