@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "imagine/core/finite.h"
 #include "imagine/models/storm/world_model.h"
 
 namespace {
@@ -55,5 +56,20 @@ void BM_StormWorldModelUpdate(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * b * t);
 }
 BENCHMARK(BM_StormWorldModelUpdate)->Arg(16)->Unit(benchmark::kMillisecond);
+
+// The divergence guard the jobs run after every world-model update: the loss terms, the
+// gradient norm and the sum of parameter norms checked in one synchronisation.
+void BM_StormDivergenceGuard(benchmark::State& state) {
+  WorldModelOptions o;
+  WorldModel model(o);
+  const auto params = model->parameters();
+  const at::Tensor loss = torch::tensor(1.0), grad_norm = torch::tensor(2.0);
+  for (auto _ : state) {
+    imagine::check_finite("bench", 0,
+                          {{"loss", loss}, {"a", loss}, {"b", loss}, {"c", loss}, {"d", loss}, {"e", loss},
+                           {"grad_norm", grad_norm}, {"parameters", imagine::parameters_norm(params)}});
+  }
+}
+BENCHMARK(BM_StormDivergenceGuard)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

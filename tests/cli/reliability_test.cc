@@ -227,7 +227,7 @@ TEST(ReliabilityTest, ImpossibleSizesAreUserErrors) {
   expect_user_error(imagine("train --set storm.imagination_batch=10000000 --run-dir " + never), "GiB of memory");
   expect_user_error(imagine("collect minatar/breakout --steps 3000000 --set env.obs=rgb --out " + never + ".replay"),
                     "GiB of memory");
-  expect_user_error(imagine("train --set world_model.dim=100000 --run-dir " + never), "out of memory");
+  expect_user_error(imagine("train --set world_model.dim=100000 --run-dir " + never), "GiB of memory");
   EXPECT_FALSE(fs::exists(never));
 }
 

@@ -275,6 +275,20 @@ TEST(RunDirTest, OneWriterAtATime) {
   EXPECT_FALSE(fs::exists(d));
 }
 
+// Allocation failures the estimates did not foresee become the CLI's one-line "out of memory".
+TEST(DeviceTest, AllocationFailuresAreRecognised) {
+  EXPECT_TRUE(is_out_of_memory(std::bad_alloc()));
+  try {
+    auto huge = torch::empty({int64_t{1} << 62}, torch::kUInt8);  // 4 EiB: no allocator grants it
+    ADD_FAILURE() << "allocated " << huge.numel() << " bytes";
+  } catch (const std::exception& e) {
+    EXPECT_TRUE(is_out_of_memory(e)) << e.what();
+  }
+  EXPECT_FALSE(is_out_of_memory(std::runtime_error("shape mismatch")));
+  EXPECT_NO_THROW(check_fits_in_memory(1024.0, "a kilobyte", ""));
+  EXPECT_THROW(check_fits_in_memory(1e30, "everything", "buy more"), UserError);
+}
+
 TEST(FiniteTest, NamesEveryNonFiniteValue) {
   EXPECT_NO_THROW(check_finite("demo", 3, {{"a", torch::tensor(1.0)}, {"b", torch::tensor(2.0f)}}));
   try {

@@ -107,13 +107,14 @@ void bench_models(const Globals& g, const BenchModelsArgs& a) {
 
 void add_bench_models(CLI::App* bench, Globals& g) {
   auto* cmd = bench->add_subcommand("models", "environment models: predicted env steps/s per class and batch");
-  static BenchModelsArgs a;
+  auto args = std::make_shared<BenchModelsArgs>();
+  BenchModelsArgs& a = *args;
   cmd->add_option("--batches", a.batches, "batch sizes, comma-separated")->capture_default_str();
   cmd->add_option("--horizon", a.horizon, "model calls per rollout")->capture_default_str();
   cmd->add_option("--jump", a.jump, "jump of the jumpy SSM variants (1 = none)")->capture_default_str();
   cmd->add_option("--min-time", a.min_time, "seconds of timed rollouts per measurement")->capture_default_str();
   cmd->add_option("--threads", a.threads, "LibTorch intra-op threads; 0 = one per core")->capture_default_str();
-  cmd->callback([&g] { bench_models(g, a); });
+  cmd->callback([&g, args] { bench_models(g, *args); });
 }
 
 }  // namespace imagine::cli

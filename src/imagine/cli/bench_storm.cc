@@ -105,10 +105,11 @@ void bench_storm(const Globals& g, const BenchStormArgs& a) {
 void add_bench_storm(CLI::App* bench, Globals& g) {
   auto* cmd = bench->add_subcommand("storm", "STORM: seconds per world-model update, imagination, actor-critic "
                                              "update and acting step for a config");
-  static BenchStormArgs a;
+  auto args = std::make_shared<BenchStormArgs>();
+  BenchStormArgs& a = *args;
   a.config.add_to(cmd);
   cmd->add_option("--repeats", a.repeats, "timed calls per part (acting: at least 100)")->capture_default_str();
-  cmd->callback([&g] { bench_storm(g, a); });
+  cmd->callback([&g, args] { bench_storm(g, *args); });
 }
 
 }  // namespace imagine::cli

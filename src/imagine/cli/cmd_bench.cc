@@ -63,7 +63,8 @@ void add_bench(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("bench", "throughput benchmarks");
   cmd->require_subcommand(1);
   cmd->fallthrough();  // lets the global --format follow the subcommands
-  static BenchEnvsArgs envs_args;
+  auto owned = std::make_shared<BenchEnvsArgs>();
+  BenchEnvsArgs& envs_args = *owned;
   auto* envs = cmd->add_subcommand(
       "envs", "environment steps/s: single env symbolic and RGB 64x64, vector env with 1 and 2 threads");
   envs->fallthrough();
@@ -74,7 +75,7 @@ void add_bench(CLI::App& app, Globals& g) {
   envs->add_option("--vector-envs", envs_args.vector_envs, "environments in the vector-env rows")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 20))
       ->capture_default_str();
-  envs->callback([&g] { bench_envs(g, envs_args); });
+  envs->callback([&g, owned] { bench_envs(g, *owned); });
   add_bench_models(cmd, g);
   add_bench_storm(cmd, g);
 }

@@ -117,7 +117,8 @@ void run_stats(const Globals& g, const StatsArgs& args) {
 }
 
 void add_stats(CLI::App* envs_cmd, Globals& g) {
-  static StatsArgs args;
+  auto owned = std::make_shared<StatsArgs>();
+  StatsArgs& args = *owned;
   auto* cmd = envs_cmd->add_subcommand(
       "stats",
       "play complete episodes with a random policy: return mean/std/min/max, episode length, the squared error of "
@@ -128,7 +129,7 @@ void add_stats(CLI::App* envs_cmd, Globals& g) {
   cmd->add_option("--episodes,-n", args.episodes, "complete episodes to play")
       ->check(CLI::Range(int64_t{1}, int64_t{100000000}))
       ->capture_default_str();
-  cmd->callback([&g] { run_stats(g, args); });
+  cmd->callback([&g, owned] { run_stats(g, *owned); });
 }
 
 struct RecordArgs : EnvRunArgs {

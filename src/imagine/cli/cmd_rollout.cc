@@ -119,7 +119,8 @@ void rollout(const Globals& g, const RolloutArgs& a) {
 
 void add_rollout(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("rollout", "env_model runs: real and predicted frames side by side as a GIF");
-  static RolloutArgs a;
+  auto args = std::make_shared<RolloutArgs>();
+  RolloutArgs& a = *args;
   cmd->add_option("run", a.run, "run directory of an env_model run")->required();
   cmd->add_option("--context-from", a.context_from, "dataset the trajectory (context frames and actions) comes from")
       ->required();
@@ -131,7 +132,7 @@ void add_rollout(CLI::App& app, Globals& g) {
   cmd->add_option("--seed", a.seed, "seed of the trajectory choice and of the samples")->capture_default_str();
   cmd->add_option("--checkpoint", a.checkpoint, "update of the checkpoint (default: the latest)");
   cmd->add_option("--scale", a.scale, "pixel magnification")->capture_default_str()->check(CLI::Range(1, 16));
-  cmd->callback([&g] { rollout(g, a); });
+  cmd->callback([&g, args] { rollout(g, *args); });
 }
 
 }  // namespace imagine::cli

@@ -125,9 +125,20 @@ void validate_storm(const Config& config, const envs::EnvSpec& spec) {
   if (!(ac.return_percentile_low < ac.return_percentile_high))
     throw UserError(fmt::format("actor_critic.return_percentile_low ({}) must be below return_percentile_high ({})",
                                 ac.return_percentile_low, ac.return_percentile_high));
+  // The world model's largest matrices (the transformer's, the posterior's and the decoder's
+  // first Linear), each held four times by training: weights, gradients, Adam's two moments.
+  const auto& wm = config.world_model;
+  const double dim = static_cast<double>(wm.dim), latent = static_cast<double>(wm.latent_variables * wm.latent_classes);
+  double side = static_cast<double>(spec.height);
+  for (int64_t i = 0; i < wm.encoder_downsample; ++i) side /= 2;
+  const double feature_size = static_cast<double>(wm.encoder_channels.back()) * side * side;
+  const double parameters = static_cast<double>(wm.layers) * (4 * dim * dim + 2 * dim * static_cast<double>(wm.ffn_dim)) +
+                            (latent + static_cast<double>(spec.num_actions) + dim) * dim +
+                            static_cast<double>(wm.max_positions) * dim + 2 * latent * feature_size + dim * latent;
+  check_fits_in_memory(16 * parameters, fmt::format("a world model of about {:.3g} parameters", parameters),
+                       "lower world_model.dim, ffn_dim, layers or the latent sizes");
   // The imagination batch's rollout: features, logits and returns for every step, a few
   // floats each per world-model and actor-critic width: a rough estimate of its memory.
-  const auto& wm = config.world_model;
   const double per_row = 4.0 * static_cast<double>(s.imagination_context + s.imagination_horizon + 1) *
                          static_cast<double>(wm.dim * 8 + wm.latent_variables * wm.latent_classes * 4 + ac.hidden * 4);
   check_fits_in_memory(per_row * static_cast<double>(s.imagination_batch),
