@@ -200,7 +200,7 @@ TEST(ReliabilityTest, TermAndHangupCheckpointLikeCtrlC) {
   const std::string dir = fresh("collect_int");
   fs::create_directories(dir);
   write_file(dir + "/d.replay.tmp." + std::to_string(dead_pid()), "what a killed collect left");
-  const pid_t pid = spawn("collect minatar/breakout --steps 100000000 --envs 2 --out " + dir + "/d.replay", dir + "/log");
+  const pid_t pid = spawn("collect minatar/breakout --steps 4000000 --envs 2 --out " + dir + "/d.replay", dir + "/log");
   sleep(3);  // start-up, then some collecting
   kill(pid, SIGINT);
   EXPECT_EQ(wait_exit(pid), 130) << read_file(dir + "/log");

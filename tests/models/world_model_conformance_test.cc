@@ -102,7 +102,9 @@ TEST_P(WorldModelConformance, DeterministicUnderASeed) {
     return model->features(s);
   };
   EXPECT_TRUE(torch::equal(rollout(1), rollout(1)));
-  if (GetParam().learns) EXPECT_FALSE(torch::equal(rollout(1), rollout(2)));
+  if (GetParam().learns) {
+    EXPECT_FALSE(torch::equal(rollout(1), rollout(2)));
+  }
 }
 
 // One state stepped into several futures: stepping never changes what the state reads as.
@@ -159,7 +161,9 @@ TEST_P(WorldModelConformance, GradientsReachARelaxedAction) {
   const WorldStep step = model->step(s, relaxed);
   (step.reward.sum() + model->features(step.state).sum()).backward();
   ASSERT_TRUE(logits.grad().defined());
-  if (GetParam().learns) EXPECT_GT(logits.grad().abs().sum().item<double>(), 0.0);
+  if (GetParam().learns) {
+    EXPECT_GT(logits.grad().abs().sum().item<double>(), 0.0);
+  }
 }
 
 TEST_P(WorldModelConformance, SaveAndLoadReproduceTheOutputs) {
