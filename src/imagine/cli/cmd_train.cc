@@ -2,7 +2,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <ctime>
 #include <iostream>
 
 #include "imagine/cli/common.h"
@@ -23,17 +22,6 @@ struct TrainArgs {
   bool force = false;
   int64_t stop_at = -1;
 };
-
-// The manifest keeps the command that started the run; each resume is added to it.
-void record_resume(const RunDir& dir, const std::string& command_line, int64_t step) {
-  nlohmann::json manifest = nlohmann::json::parse(read_text_file(dir.manifest_path()), nullptr, false);
-  if (!manifest.is_object()) manifest = nlohmann::json::object();
-  std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  manifest["resumed"].push_back({{"command_line", command_line}, {"step", step}, {"time", stamp}});
-  write_text_atomically(dir.manifest_path(), manifest.dump(2) + "\n");
-}
 
 void print_evaluation(const Globals& g, const std::string& id, const std::vector<double>& returns) {
   double mean = 0, var = 0;
@@ -75,7 +63,7 @@ void train(Globals& g, const TrainArgs& args) {
     if (args.stop_at >= 0 && args.stop_at <= start)
       throw UserError(fmt::format("--stop-at {} is not after the run's step {}", args.stop_at, start));
     write_text_atomically(dir->config_path(), config_toml);  // records any --set changes (e.g. steps)
-    record_resume(*dir, g.command_line, start);
+    dir->record_resume(g.command_line, start);
   } else {
     const std::string path = args.run_dir.empty() ? default_run_path(config.name) : args.run_dir;
     dir = RunDir::create(path, args.force, config_toml, make_manifest(config.device, config.seed, g.command_line));

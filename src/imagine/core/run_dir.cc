@@ -151,6 +151,22 @@ RunDir RunDir::open(const std::string& path, bool lock) {
   return dir;
 }
 
+namespace {
+std::string utc_timestamp() {
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return stamp;
+}
+}  // namespace
+
+void RunDir::record_resume(const std::string& command_line, int64_t step) const {
+  nlohmann::json manifest = nlohmann::json::parse(read_text_file(manifest_path()), nullptr, false);
+  if (!manifest.is_object()) manifest = nlohmann::json::object();
+  manifest["resumed"].push_back({{"command_line", command_line}, {"step", step}, {"time", utc_timestamp()}});
+  write_text_atomically(manifest_path(), manifest.dump(2) + "\n");
+}
+
 std::string default_run_path(const std::string& name) {
   std::time_t now = std::time(nullptr);
   char stamp[32];
@@ -160,9 +176,7 @@ std::string default_run_path(const std::string& name) {
 
 nlohmann::json make_manifest(const std::string& device, uint64_t seed, const std::string& command_line) {
   const VersionInfo v = version_info();
-  std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  const std::string stamp = utc_timestamp();
   return {{"version", v.version}, {"git_revision", v.git_revision}, {"libtorch", v.libtorch},
           {"blas", v.blas},       {"blas_core", v.blas_core},       {"threads", v.threads},
           {"device", device},

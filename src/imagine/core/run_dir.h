@@ -59,6 +59,8 @@ class RunDir {
   static bool is_run_dir(const std::string& path);
   // Removes the run's own files (and the directory itself when nothing else is left in it).
   void remove_own_files();
+  // Adds a resume (command line, step, time) to the manifest, which keeps the first command.
+  void record_resume(const std::string& command_line, int64_t step) const;
 
   const std::string& path() const { return path_; }
   std::string config_path() const { return path_ + "/config.toml"; }
