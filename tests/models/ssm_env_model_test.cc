@@ -314,6 +314,52 @@ TEST(SsmEnvModelTest, JumpyChunksConcatenateActionsAndSumRewards) {
 }
 
 // Loss terms that depend on the latent only through the transition.
+// Windows that run past their episode's end: the ending transition's reward and termination
+// count, the next episode's frames do not, and a context crossing a start counts nothing.
+TEST(SsmEnvModelTest, WindowsPastAnEpisodesEndAreMasked) {
+  const int64_t l = 2, t_len = 4;
+  data::Batch w = counting_window(3, l + t_len, 5);
+  w.terminated = torch::zeros({3, l + t_len}, torch::kBool);
+  w.terminated[0][3] = true;  // row 3 ends window 0's episode; row 4 starts the next
+  w.first[0][4] = true;
+  w.first[2][1] = true;  // window 2's context crosses an episode start
+  EXPECT_THROW(make_sequence_batch(w, l, t_len, 1), c10::Error);
+  const SequenceBatch s = make_sequence_batch(w, l, t_len, 1, /*past_episode_end=*/true);
+  // Step k: action row 1 + k, frame row 2 + k.
+  EXPECT_TRUE(torch::equal(s.step_mask[0], torch::tensor({true, true, true, false})));
+  EXPECT_TRUE(torch::equal(s.frame_mask[0], torch::tensor({true, true, false, false})));
+  EXPECT_TRUE(torch::equal(s.terminated[0], torch::tensor({false, false, true, false})));
+  EXPECT_TRUE(s.step_mask[1].all().item<bool>());
+  EXPECT_TRUE(s.frame_mask[1].all().item<bool>());
+  EXPECT_FALSE(s.step_mask[2].any().item<bool>());
+  EXPECT_FALSE(s.frame_mask[2].any().item<bool>());
+
+  // Masked steps change no loss; a continue head learns the termination.
+  EnvModelOptions o = tiny_options("dssm_det");
+  o.context = l;
+  o.horizon = t_len;
+  o.num_actions = 5;
+  o.image_size = 8;
+  o.continue_head = true;
+  torch::manual_seed(0);
+  EnvModel model(o);
+  SequenceBatch other = s;
+  other.frames = s.frames.clone();
+  other.frames[0][3].fill_(200);  // a masked frame
+  other.reward = s.reward.clone();
+  other.reward[0][3] = 7;  // a masked reward
+  const Losses a = model->loss(s), b = model->loss(other);
+  EXPECT_TRUE(torch::allclose(a.total, b.total));
+  EXPECT_GT(a.termination.item<double>(), 0.0);
+  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(3e-3));
+  for (int i = 0; i < 60; ++i) {
+    adam.zero_grad();
+    model->loss(s).total.backward();
+    adam.step();
+  }
+  EXPECT_LT(model->loss(s).termination.item<double>(), 0.8 * a.termination.item<double>());
+}
+
 TEST(SsmEnvModelTest, LatentEntersTheTransitionInSssmOnly) {
   for (const std::string cls : {"sssm", "dssm_vae"}) {
     torch::manual_seed(7);
@@ -487,7 +533,7 @@ TEST(SsmEnvModelLearning, EveryClassFitsTheMovingBlock) {
     for (int64_t step = 0; step < kSteps; ++step) {
       at::Tensor idx = torch::randint(0, 64, {8}, gen, torch::kLong);
       SequenceBatch b{data.context.index_select(0, idx), data.frames.index_select(0, idx),
-                      data.action.index_select(0, idx), data.reward.index_select(0, idx)};
+                      data.action.index_select(0, idx), data.reward.index_select(0, idx), {}, {}, {}};
       Losses l = model->loss(b);
       opt.zero_grad();
       l.total.backward();

@@ -30,7 +30,7 @@ struct Case {
   int64_t sampled_features = 0;
 };
 
-std::unique_ptr<WorldModel> ssm_model(const std::string& model_class, int64_t jump) {
+std::unique_ptr<WorldModel> ssm_model(const std::string& model_class, int64_t jump, bool continue_head = false) {
   ssm::EnvModelOptions o;
   o.model_class = model_class;
   o.jump = jump;
@@ -41,6 +41,7 @@ std::unique_ptr<WorldModel> ssm_model(const std::string& model_class, int64_t ju
   o.num_actions = kActions;
   o.latent_channels = 4;
   o.width_scale = 0.125;
+  o.continue_head = continue_head;
   return std::make_unique<ssm::SsmWorldModel>(ssm::EnvModel(o));
 }
 
@@ -49,6 +50,7 @@ std::vector<Case> cases() {
   for (const char* c : {"ar", "rar", "dssm_det", "dssm_vae", "sssm"})
     out.push_back({c, [c] { return ssm_model(c, 1); }, true});
   out.push_back({"sssm_jump2", [] { return ssm_model("sssm", 2); }, true});
+  out.push_back({"dssm_det_continue_head", [] { return ssm_model("dssm_det", 1, true); }, true});
   {
     storm::WorldModelOptions o;
     o.obs_channels = kChannels;

@@ -1,5 +1,7 @@
 #include "imagine/train/storm_job.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -79,10 +81,10 @@ TEST(StormJobTest, WarmsUpThenTrainsWithFiniteLosses) {
   }
   EXPECT_GT(m["world_model/reconstruction"], 0.0);
   // The losses move the weights.
-  const auto before = parameters(*job.world_model());
+  const auto before = parameters(*job.storm_module());
   const auto actor_before = parameters(*job.actor_critic().actor());
   run(job, 2);
-  const auto after = parameters(*job.world_model());
+  const auto after = parameters(*job.storm_module());
   bool changed = false;
   for (size_t i = 0; i < before.size(); ++i) changed |= !before[i].equal(after[i]);
   EXPECT_TRUE(changed);
@@ -117,7 +119,7 @@ TEST(StormJobTest, ResumesExactly) {
       const auto got = comparable(resumed.take_metrics());
       ASSERT_EQ(got.size(), want.size());
       for (const auto& [key, value] : want) EXPECT_EQ(got.at(key), value) << key;
-      const auto a = parameters(*straight.world_model()), b = parameters(*resumed.world_model());
+      const auto a = parameters(*straight.storm_module()), b = parameters(*resumed.storm_module());
       for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].equal(b[i])) << i;
       const auto pa = parameters(*straight.actor_critic().actor()), pb = parameters(*resumed.actor_critic().actor());
       for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(pa[i].equal(pb[i])) << i;
@@ -134,7 +136,7 @@ TEST(StormJobTest, ImaginationIsDeterministicGivenTheGenerator) {
   const auto a = job.imagine(context);
   torch::manual_seed(123);
   const auto b = job.imagine(context);
-  EXPECT_EQ(a.features.sizes(), (std::vector<int64_t>{9, 16, job.world_model()->feature_dim()}));
+  EXPECT_EQ(a.features.sizes(), (std::vector<int64_t>{9, 16, job.storm_module()->feature_dim()}));
   EXPECT_EQ(a.actions.sizes(), (std::vector<int64_t>{8, 16}));
   EXPECT_TRUE(a.features.equal(b.features));
   EXPECT_TRUE(a.actions.equal(b.actions));
@@ -190,15 +192,15 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
   load(bf16, state);
 
   torch::manual_seed(11);
-  const models::storm::Losses full = fp32.update_world_model();
+  const auto full = fp32.update_world_model();
   torch::manual_seed(11);
-  const models::storm::Losses mixed = bf16.update_world_model();
-  EXPECT_FALSE(mixed.total.equal(full.total)) << "bf16 autocast changed nothing";
-  EXPECT_LT(relative_gap(mixed.total, full.total), 0.01);
-  EXPECT_LT(relative_gap(mixed.reconstruction, full.reconstruction), 0.01);
-  EXPECT_LT(relative_gap(mixed.reward, full.reward), 0.01);
-  EXPECT_LT(relative_gap(mixed.termination, full.termination), 0.01);
-  for (const auto& p : bf16.world_model()->parameters()) ASSERT_EQ(p.scalar_type(), torch::kFloat);
+  const auto mixed = bf16.update_world_model();
+  EXPECT_FALSE(mixed.at("world_model/loss").equal(full.at("world_model/loss"))) << "bf16 autocast changed nothing";
+  for (const char* key :
+       {"world_model/loss", "world_model/reconstruction", "world_model/reward", "world_model/termination"}) {
+    EXPECT_LT(relative_gap(mixed.at(key), full.at(key)), 0.01) << key;
+  }
+  for (const auto& p : bf16.storm_module()->parameters()) ASSERT_EQ(p.scalar_type(), torch::kFloat);
 
   // Imagination leaves the model in fp32, and the actor-critic update agrees on one rollout.
   Rng rng(7);
@@ -214,7 +216,7 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
     // StormJobCuda checks the dtypes there.)
     torch::NoGradGuard no_grad;
     Bf16Autocast autocast(c10::Device(c10::kCPU), true);
-    auto& wm = bf16.world_model();
+    auto& wm = bf16.storm_module();
     const models::storm::Encoded encoded = wm->encode(context.obs, 1.0);
     const at::Tensor h = wm->sequence(encoded.z, context.action, context.first);
     const models::storm::HeadOutputs heads = wm->heads(h);
@@ -242,9 +244,9 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
 std::vector<at::Tensor> deterministic_outputs(StormJob& job, const data::Batch& batch, const at::Tensor& z,
                                               bool bf16) {
   torch::NoGradGuard no_grad;
-  const c10::Device device = job.world_model()->parameters().front().device();
+  const c10::Device device = job.storm_module()->parameters().front().device();
   Bf16Autocast autocast(device, bf16);
-  auto& wm = job.world_model();
+  auto& wm = job.storm_module();
   wm->eval();
   const data::Batch b = batch.to(device);
   const at::Tensor zd = z.to(device);
@@ -277,8 +279,8 @@ TEST(StormJobCuda, AgreesWithTheCpuOnTheSameState) {
   const data::Batch batch = cpu.replay().sample(8, 8, rng);
   const at::Tensor z = [&] {
     torch::NoGradGuard no_grad;
-    cpu.world_model()->eval();
-    return cpu.world_model()->encode(batch.obs, 1.0).z;
+    cpu.storm_module()->eval();
+    return cpu.storm_module()->encode(batch.obs, 1.0).z;
   }();
   const std::vector<at::Tensor> expected = deterministic_outputs(cpu, batch, z, false);
   const data::Batch context = cpu.replay().sample(16, 4, rng);
@@ -404,7 +406,7 @@ TEST(StormJobTest, DivergenceStopsTheRunBeforeAnythingNonFiniteIsSaved) {
   ASSERT_FALSE(last.empty());
   StormJob restored(tiny_config());
   load_checkpoint(last, restored.kind(), [&](InputArchive& a, const nlohmann::json& m) { restored.load(a, m); });
-  for (const auto& p : restored.world_model()->parameters()) ASSERT_TRUE(torch::isfinite(p).all().item<bool>());
+  for (const auto& p : restored.storm_module()->parameters()) ASSERT_TRUE(torch::isfinite(p).all().item<bool>());
   std::filesystem::remove_all(dir);
 }
 
@@ -429,6 +431,68 @@ TEST(StormLearning, WorldModelReconstructionImproves) {
   RecordProperty("early", std::to_string(early));
   RecordProperty("late", std::to_string(late));
   EXPECT_LT(late, 0.5 * early);
+}
+
+}  // namespace
+}  // namespace imagine::train
+
+namespace imagine::train {
+namespace {
+
+Config ssm_loop_config(const std::vector<std::string>& sets = {}) {
+  return config::read<Config>(
+      config::Document::parse(std::string(IMAGINE_SOURCE_DIR) + "/configs/imagination_sssm_tiny.toml", sets));
+}
+
+// The same loop with a state-space world model: it trains (with a continue head), imagines,
+// counts its parameters and resumes exactly.
+TEST(StormJobTest, StateSpaceWorldModelsRunTheSameLoop) {
+  for (const char* model_class : {"sssm", "dssm_det", "dssm_vae"}) {
+    SCOPED_TRACE(model_class);
+    const std::vector<std::string> sets = {std::string("storm.world_model_class=\"") + model_class + "\""};
+    StormJob straight(ssm_loop_config(sets));
+    run(straight, 45);
+    straight.take_metrics();
+    run(straight, 25);
+    const auto want = comparable(straight.take_metrics());
+    for (const char* key : {"world_model/loss", "world_model/termination", "actor_critic/loss", "imagination/continue"}) {
+      ASSERT_EQ(want.count(key), 1u) << key;
+      EXPECT_TRUE(std::isfinite(want.at(key))) << key;
+    }
+    EXPECT_THROW(straight.storm_module(), UserError);
+    const auto counts = straight.parameter_counts();
+    EXPECT_EQ(counts.front().first, "world_model");
+    EXPECT_GT(counts.front().second, 0);
+
+    StormJob first_half(ssm_loop_config(sets));
+    run(first_half, 45);
+    first_half.take_metrics();
+    const Saved checkpoint = save(first_half);
+    StormJob resumed(ssm_loop_config(sets));
+    load(resumed, checkpoint);
+    run(resumed, 25);
+    const auto got = comparable(resumed.take_metrics());
+    for (const auto& [key, value] : want) EXPECT_EQ(got.at(key), value) << key;
+
+    const data::Batch context = straight.sample_contexts(8);
+    EXPECT_EQ(context.obs.size(1), 2);  // env_model.context
+    EXPECT_FALSE(context.first.narrow(1, 1, 1).any().item<bool>());  // inside one episode
+    const agents::ImaginedRollout rollout = straight.imagine(context);
+    EXPECT_EQ(rollout.features.size(0), 9);
+    EXPECT_GE(rollout.continues.min().item<double>(), 0.0);
+    EXPECT_LE(rollout.continues.max().item<double>(), 1.0);
+  }
+}
+
+TEST(StormJobTest, StateSpaceWorldModelsNeedRgbFrames) {
+  try {
+    validate(ssm_loop_config({"env.obs=\"symbolic\""}));
+    FAIL() << "symbolic planes were accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("reads square RGB frames"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(validate(ssm_loop_config({"env_model.jump=2"})), UserError);
+  EXPECT_THROW(validate(ssm_loop_config({"precision=\"bf16\""})), UserError);
 }
 
 }  // namespace

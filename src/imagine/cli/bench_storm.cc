@@ -64,10 +64,10 @@ void bench_storm(const Globals& g, const BenchStormArgs& a) {
   spdlog::info("bench storm: {} random warm-up steps on {}", loop.warmup_steps, config.env.id);
   while (job.step() < loop.warmup_steps) job.advance();
 
-  const Timing wm = time_mean(a.repeats, [&] { job.update_world_model().total.item<double>(); });
+  const Timing wm = time_mean(a.repeats, [&] { job.update_world_model().at("world_model/loss").item<double>(); });
   agents::ImaginedRollout rollout;
   const Timing imagination = time_mean(a.repeats, [&] {
-    const auto context = job.replay().sample(loop.imagination_batch, loop.imagination_context, job.sampling_rng());
+    const auto context = job.sample_contexts(loop.imagination_batch);
     rollout = job.imagine(context);
     rollout.rewards.sum().item<double>();
   });

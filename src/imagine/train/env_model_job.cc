@@ -120,7 +120,9 @@ std::vector<ssm::SequenceBatch> sample_sequences(const data::ReplayBuffer& datas
 
 namespace {
 ssm::SequenceBatch to_device(const ssm::SequenceBatch& b, const c10::Device& device) {
-  return {b.context.to(device), b.frames.to(device), b.action.to(device), b.reward.to(device)};
+  auto moved = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  return {moved(b.context),    moved(b.frames),     moved(b.action),   moved(b.reward),
+          moved(b.terminated), moved(b.frame_mask), moved(b.step_mask)};
 }
 c10::Device model_device(ssm::EnvModel& model) { return model->parameters().front().device(); }
 }  // namespace
@@ -220,6 +222,7 @@ class EnvModelJob : public Job {
     add("loss/reconstruction", l.reconstruction.item<double>());
     add("loss/reward", l.reward.item<double>());
     add("loss/kl", l.kl.item<double>());
+    if (options_.continue_head) add("loss/termination", l.termination.item<double>());
     add("reward_accuracy", l.reward_accuracy.item<double>());
     recent_loss_ = step_ == 1 ? l.total.item<double>() : 0.95 * recent_loss_ + 0.05 * l.total.item<double>();
     if (!heldout_.empty() && (step_ % config_.env_model.eval_every == 0 || step_ == config_.steps)) {

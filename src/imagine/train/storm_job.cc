@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <limits>
 #include <optional>
 
 #include "imagine/core/device.h"
@@ -31,37 +32,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// The world model's sizes that the environment decides.
-models::storm::WorldModelOptions world_model_options(const Config& config, const envs::EnvSpec& spec) {
-  if (spec.height != spec.width)
-    throw UserError(fmt::format("storm: observations must be square, '{}' gives {}x{}", spec.id, spec.height,
-                                spec.width));
-  models::storm::WorldModelOptions o = config.world_model;
-  o.obs_channels = spec.channels;
-  o.obs_size = spec.height;
-  o.num_actions = spec.num_actions;
-  return o;
-}
-
-// Gradient-norm clipping that keeps the norm a tensor (no host synchronisation).
-at::Tensor clip_gradients(const std::vector<at::Tensor>& params, double max_norm) {
-  torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> norms;
-  std::vector<at::Tensor> grads;
-  for (const auto& p : params)
-    if (p.grad().defined()) {
-      grads.push_back(p.grad());
-      norms.push_back(p.grad().norm());
-    }
-  if (norms.empty()) return torch::zeros({});
-  const at::Tensor total = torch::stack(norms).norm();
-  if (max_norm > 0) {
-    const at::Tensor coef = torch::clamp_max(max_norm / (total + 1e-6), 1.0);
-    for (auto& g : grads) g.mul_(coef);
-  }
-  return total;
 }
 
 // Frames for media: x [N, C, H, W] in [0, 1] (float). RGB and grey pictures are shown as
@@ -99,40 +69,15 @@ std::vector<Frame> to_frames(const at::Tensor& x) {
 
 void validate_storm(const Config& config, const envs::EnvSpec& spec) {
   const StormOptions& s = config.storm;
-  const int64_t positions = config.world_model.max_positions;
-  auto fail = [](const std::string& message) { throw UserError("storm: " + message); };
-  if (s.batch_length > positions)
-    fail(fmt::format("storm.batch_length {} exceeds world_model.max_positions {}", s.batch_length, positions));
-  if (s.imagination_context + s.imagination_horizon > positions)
-    fail(fmt::format("storm.imagination_context + imagination_horizon = {} exceeds world_model.max_positions {}",
-                     s.imagination_context + s.imagination_horizon, positions));
-  if (s.acting_context > positions)
-    fail(fmt::format("storm.acting_context {} exceeds world_model.max_positions {}", s.acting_context, positions));
-  if (s.warmup_steps < std::max(s.batch_length, s.imagination_context))
-    fail(fmt::format("storm.warmup_steps {} must cover one world-model sequence (batch_length {}) and one "
-                     "imagination context ({})",
-                     s.warmup_steps, s.batch_length, s.imagination_context));
-  if (config.replay.capacity < s.batch_length) fail("replay.capacity must hold at least one batch_length window");
-  world_model_options(config, spec).validate();
+  validate_loop_world_model(config, spec);
   data::ReplayBuffer::check_memory(config.replay.capacity, spec.obs_shape(), 1);
   const auto& ac = config.actor_critic;
   if (!(ac.return_percentile_low < ac.return_percentile_high))
     throw UserError(fmt::format("actor_critic.return_percentile_low ({}) must be below return_percentile_high ({})",
                                 ac.return_percentile_low, ac.return_percentile_high));
-  // The world model's largest matrices (the transformer's, the posterior's and the decoder's
-  // first Linear), each held four times by training: weights, gradients, Adam's two moments.
-  const auto& wm = config.world_model;
-  const double dim = static_cast<double>(wm.dim), latent = static_cast<double>(wm.latent_variables * wm.latent_classes);
-  double side = static_cast<double>(spec.height);
-  for (int64_t i = 0; i < wm.encoder_downsample; ++i) side /= 2;
-  const double feature_size = static_cast<double>(wm.encoder_channels.back()) * side * side;
-  const double parameters = static_cast<double>(wm.layers) * (4 * dim * dim + 2 * dim * static_cast<double>(wm.ffn_dim)) +
-                            (latent + static_cast<double>(spec.num_actions) + dim) * dim +
-                            static_cast<double>(wm.max_positions) * dim + 2 * latent * feature_size + dim * latent;
-  check_fits_in_memory(16 * parameters, fmt::format("a world model of about {:.3g} parameters", parameters),
-                       "lower world_model.dim, ffn_dim, layers or the latent sizes");
   // The imagination batch's rollout: features, logits and returns for every step, a few
   // floats each per world-model and actor-critic width: a rough estimate of its memory.
+  const auto& wm = config.world_model;
   const double per_row = 4.0 * static_cast<double>(s.imagination_context + s.imagination_horizon + 1) *
                          static_cast<double>(wm.dim * 8 + wm.latent_variables * wm.latent_classes * 4 + ac.hidden * 4);
   check_fits_in_memory(per_row * static_cast<double>(s.imagination_batch),
@@ -162,16 +107,13 @@ StormJob::StormJob(const Config& config)
       device_(parse_device(config.device)),
       bf16_(config.precision == "bf16"),
       replay_(config.replay, env_.spec().obs_shape(), 1),
+      media_positions_(config.storm.world_model_class == "storm" ? config.world_model.max_positions
+                                                                  : std::numeric_limits<int64_t>::max()),
       rng_(static_cast<uint64_t>(config.seed) ^ 0x5707e0b5ULL) {
   validate_storm(config, env_.spec());
   torch::manual_seed(static_cast<uint64_t>(config.seed));
-  world_model_ = models::storm::WorldModel(world_model_options(config, env_.spec()));
-  world_model_->to(device_);
-  imagination_model_ = std::make_unique<models::storm::StormWorldModel>(world_model_, obs_scale_);
-  const auto& wm = config.world_model;
-  world_model_optimiser_ = std::make_unique<torch::optim::Adam>(
-      world_model_->parameters(), torch::optim::AdamOptions(wm.lr).eps(wm.adam_eps));
-  actor_critic_ = std::make_unique<agents::ActorCritic>(world_model_->feature_dim(), env_.spec().num_actions,
+  world_model_ = make_loop_world_model(config, env_.spec(), device_, bf16_);
+  actor_critic_ = std::make_unique<agents::ActorCritic>(world_model_->model().feature_dim(), env_.spec().num_actions,
                                                         config.actor_critic, device_, bf16_);
   obs_ = env_.reset(static_cast<uint64_t>(config.seed)).obs[0].clone();
 }
@@ -181,22 +123,9 @@ StormJob::~StormJob() = default;
 at::Tensor StormJob::acting_features(const ActingContext& context, const at::Tensor& obs) {
   torch::NoGradGuard no_grad;
   Bf16Autocast autocast(device_, bf16_);
-  world_model_->eval();
-  const int64_t k = static_cast<int64_t>(context.obs.size());
-  const bool posterior = options_.acting == "posterior";
-  if (!posterior && k == 0) return {};
-  std::vector<at::Tensor> frames = context.obs;
-  std::vector<int64_t> actions = context.actions;
-  if (posterior) {
-    frames.push_back(obs);
-    actions.push_back(0);  // not consumed: the current frame's action is what we choose
-  }
-  const at::Tensor o = torch::stack(frames).unsqueeze(0).to(device_);
-  const at::Tensor a = torch::tensor(actions, torch::kLong).unsqueeze(0).to(device_);
-  models::WorldStatePtr state = imagination_model_->observe(o, a, {});
-  // storm: consume the last previous step and act on the prior's guess of the current latent.
-  if (!posterior) state = imagination_model_->step(state, a.select(1, k - 1)).state;
-  return imagination_model_->features(state);
+  world_model_->model().eval();
+  const models::WorldStatePtr state = world_model_->acting_state(context.obs, context.actions, obs);
+  return state ? world_model_->model().features(state) : at::Tensor();
 }
 
 int64_t StormJob::policy_action(const ActingContext& context, const at::Tensor& obs) {
@@ -244,60 +173,23 @@ void StormJob::train_round() {
   for (int64_t i = 0; i < options_.actor_critic_updates; ++i) update_actor_critic();
 }
 
-models::storm::Losses StormJob::update_world_model() {
+std::map<std::string, at::Tensor> StormJob::update_world_model() {
   const auto start = Clock::now();
-  world_model_->train();
-  const data::Batch b = replay_.sample(options_.batch_size, options_.batch_length, rng_).to(device_);
-  const at::Tensor termination = torch::logical_or(b.terminated, b.life_lost);
-  std::optional<Bf16Autocast> autocast(std::in_place, device_, bf16_);
-  models::storm::Losses l = world_model_->loss(b.obs, b.action, b.reward, termination, b.first, obs_scale_);
-  autocast.reset();  // backward runs in the dtypes the forward recorded
-  world_model_optimiser_->zero_grad();
-  l.total.backward();
-  const at::Tensor grad_norm = clip_gradients(world_model_->parameters(), config_.world_model.grad_clip);
-  world_model_optimiser_->step();
+  std::map<std::string, at::Tensor> metrics = world_model_->update(replay_, rng_, step_);
   ++world_model_updates_;
-  check_finite("storm: the world-model update", step_,
-               {{"world_model/loss", l.total},
-                {"world_model/reconstruction", l.reconstruction},
-                {"world_model/reward", l.reward},
-                {"world_model/termination", l.termination},
-                {"world_model/dynamics", l.dynamics},
-                {"world_model/representation", l.representation},
-                {"world_model/grad_norm", grad_norm},
-                {"world_model parameters", parameters_norm(world_model_->parameters())}});
-  add("world_model/loss", l.total);
-  add("world_model/reconstruction", l.reconstruction);
-  add("world_model/reward", l.reward);
-  add("world_model/termination", l.termination);
-  add("world_model/dynamics", l.dynamics);
-  add("world_model/representation", l.representation);
-  add("world_model/kl", l.kl);
-  add("world_model/posterior_entropy", l.posterior_entropy);
-  add("world_model/prior_entropy", l.prior_entropy);
-  add("world_model/reward_abs_error", l.reward_abs_error);
-  add("world_model/termination_accuracy", l.termination_accuracy);
-  add("world_model/grad_norm", grad_norm);
+  for (const auto& [key, value] : metrics) add(key, value);
   add("time/world_model_update_s", seconds_since(start));
-  return l;
-}
-
-models::WorldStatePtr StormJob::imagination_start(const data::Batch& context) {
-  // The reference's start: the context consumed with all its actions, the next latent a prior
-  // sample.
-  const int64_t l = context.obs.size(1);
-  const models::WorldStatePtr observed = imagination_model_->observe(context.obs, context.action, context.first);
-  return imagination_model_->step(observed, context.action.select(1, l - 1)).state;
+  return metrics;
 }
 
 agents::ImaginedRollout StormJob::imagine(const data::Batch& context) {
   torch::NoGradGuard no_grad;
   Bf16Autocast autocast(device_, bf16_);
-  world_model_->eval();
+  world_model_->model().eval();
   const auto policy = [this](const at::Tensor& features) {
     return agents::sample_actions(actor_critic_->policy_logits(features));
   };
-  return agents::imagine(*imagination_model_, imagination_start(context.to(device_)), policy,
+  return agents::imagine(world_model_->model(), world_model_->imagination_start(context.to(device_)), policy,
                          options_.imagination_horizon,
                          options_.imagined_continue == "probability" ? agents::ImaginedContinue::kProbability
                                                                      : agents::ImaginedContinue::kThreshold);
@@ -305,7 +197,7 @@ agents::ImaginedRollout StormJob::imagine(const data::Batch& context) {
 
 agents::ActorCriticLosses StormJob::update_actor_critic() {
   auto start = Clock::now();
-  const data::Batch context = replay_.sample(options_.imagination_batch, options_.imagination_context, rng_);
+  const data::Batch context = sample_contexts(options_.imagination_batch);
   const agents::ImaginedRollout rollout = imagine(context);
   add("time/imagination_s", seconds_since(start));
   start = Clock::now();
@@ -340,55 +232,67 @@ std::vector<at::Tensor> StormJob::actor_critic_parameters() {
 
 void StormJob::write_media() {
   const int64_t rows = replay_.num_rows(0);
-  const int64_t context = options_.imagination_context;
-  const int64_t max_positions = world_model_->options().max_positions;
-  const int64_t length = std::min({options_.media_length, rows, max_positions});
-  if (length < 2) return;
+  const int64_t context = world_model_->imagination_context();
+  const int64_t length = std::min({options_.media_length, rows, media_positions_});
+  if (length <= context) return;
   torch::NoGradGuard no_grad;
-  world_model_->eval();
+  models::WorldModel& model = world_model_->model();
+  model.eval();
   const int64_t scale = std::max<int64_t>(1, 128 / env_.spec().height);
   try {
     std::filesystem::create_directories(media_dir_);
-    // Real frames next to the reconstruction of their posterior samples.
-    const data::Batch recent = replay_.window(0, rows - length, length);
+    // The latest rows of the first stream; the state-space models need them inside one episode.
+    int64_t begin = rows - length;
+    if (world_model_->windows_within_episode()) {
+      const auto first = replay_.window(0, begin, length).first[0];
+      for (int64_t t = length - 1; t > 0; --t)
+        if (first[t].item<bool>()) {
+          begin += t;
+          break;
+        }
+    }
+    const int64_t shown = rows - begin;
+    if (shown <= context) return;
+    const data::Batch recent = replay_.window(0, begin, shown);
     const at::Tensor real = recent.obs[0].to(torch::kFloat) * obs_scale_;  // [T, C, H, W]
-    const at::Tensor recon = world_model_->decode(world_model_->encode(recent.obs.to(device_), obs_scale_).z)[0].cpu();
-    const auto real_frames = to_frames(real);
-    const auto recon_frames = to_frames(recon);
-    std::vector<Frame> pairs;
-    for (int64_t t = 0; t < length; ++t) pairs.push_back(hstack({real_frames[t], recon_frames[t]}));
-    write_gif(fmt::format("{}/reconstruction-{:08d}.gif", media_dir_, step_), pairs, 10, scale);
+    // Real frames next to the model's reconstruction of each, where it has one.
+    const at::Tensor recon = world_model_->reconstruct(recent.obs[0]);
+    if (recon.defined()) {
+      const auto real_frames = to_frames(real);
+      const auto recon_frames = to_frames(recon.cpu());
+      std::vector<Frame> pairs;
+      for (int64_t t = 0; t < shown; ++t) pairs.push_back(hstack({real_frames[t], recon_frames[t]}));
+      write_gif(fmt::format("{}/reconstruction-{:08d}.gif", media_dir_, step_), pairs, 10, scale);
+    }
 
     // Imagination from a real context: the real continuation | the model fed the real
-    // actions (open loop) | the model following the policy. Context positions show the
-    // reconstructions.
-    const int64_t ctx = std::min(context, length - 1);
-    const int64_t horizon = std::min(length, max_positions) - ctx;
+    // actions (open loop) | the model following the policy. Context positions show the real
+    // frames (or their reconstructions).
+    // The first imagined state shows frame `offset` of the window.
+    const int64_t offset = world_model_->starts_after_context() ? context : context - 1;
+    const int64_t horizon = shown - offset;
     const data::Batch d = recent.to(device_);
-    std::vector<at::Tensor> open_loop, policy;
     data::Batch start;
-    start.obs = d.obs.narrow(1, 0, ctx);
-    start.action = d.action.narrow(1, 0, ctx);
-    start.first = d.first.narrow(1, 0, ctx);
-    models::WorldStatePtr open_state = imagination_start(start);
+    start.obs = d.obs.narrow(1, 0, context);
+    start.action = d.action.narrow(1, 0, context);
+    start.first = d.first.narrow(1, 0, context);
+    models::WorldStatePtr open_state = world_model_->imagination_start(start);
     models::WorldStatePtr policy_state = open_state;
-    auto latent = [](const models::WorldStatePtr& s) { return models::storm::StormWorldModel::state_of(s).z; };
+    std::vector<at::Tensor> open_loop, policy;
     for (int64_t i = 0; i < horizon; ++i) {
-      open_loop.push_back(latent(open_state));
-      policy.push_back(latent(policy_state));
+      open_loop.push_back(model.decode(open_state).cpu());
+      policy.push_back(model.decode(policy_state).cpu());
       if (i + 1 == horizon) break;
-      open_state = imagination_model_->step(open_state, d.action.select(1, ctx + i)).state;
-      const at::Tensor a =
-          agents::sample_actions(actor_critic_->policy_logits(imagination_model_->features(policy_state)));
-      policy_state = imagination_model_->step(policy_state, a).state;
+      open_state = model.step(open_state, d.action.select(1, offset + i)).state;
+      const at::Tensor a = agents::sample_actions(actor_critic_->policy_logits(model.features(policy_state)));
+      policy_state = model.step(policy_state, a).state;
     }
-    const at::Tensor context_recon = recon.narrow(0, 0, ctx);
-    const auto real_all = to_frames(real.narrow(0, 0, ctx + horizon));
-    const auto open_frames = to_frames(torch::cat({context_recon, world_model_->decode(torch::cat(open_loop)).cpu()}));
-    const auto policy_frames = to_frames(torch::cat({context_recon, world_model_->decode(torch::cat(policy)).cpu()}));
+    const at::Tensor context_frames = (recon.defined() ? recon.cpu() : real).narrow(0, 0, offset);
+    const auto real_all = to_frames(real);
+    const auto open_frames = to_frames(torch::cat({context_frames, torch::cat(open_loop)}));
+    const auto policy_frames = to_frames(torch::cat({context_frames, torch::cat(policy)}));
     std::vector<Frame> triples;
-    for (int64_t t = 0; t < ctx + horizon; ++t)
-      triples.push_back(hstack({real_all[t], open_frames[t], policy_frames[t]}));
+    for (int64_t t = 0; t < shown; ++t) triples.push_back(hstack({real_all[t], open_frames[t], policy_frames[t]}));
     write_gif(fmt::format("{}/imagination-{:08d}.gif", media_dir_, step_), triples, 10, scale);
   } catch (const std::exception& e) {
     spdlog::warn("storm: media disabled: {}", e.what());
@@ -436,12 +340,7 @@ std::string StormJob::progress_metric() const {
 }
 
 void StormJob::save(OutputArchive& archive, nlohmann::json& meta) {
-  torch::serialize::OutputArchive wm;
-  world_model_->save(wm);
-  archive.write("world_model", wm);
-  torch::serialize::OutputArchive wm_opt;
-  world_model_optimiser_->save(wm_opt);
-  archive.write("world_model_optimiser", wm_opt);
+  world_model_->save(archive);
   torch::serialize::OutputArchive ac;
   actor_critic_->save(ac);
   archive.write("actor_critic", ac);
@@ -481,14 +380,7 @@ void StormJob::save(OutputArchive& archive, nlohmann::json& meta) {
 }
 
 void StormJob::load(InputArchive& archive, const nlohmann::json& meta) {
-  torch::serialize::InputArchive wm;
-  archive.read("world_model", wm);
-  world_model_->load(wm);
-  world_model_->to(device_);
-  torch::serialize::InputArchive wm_opt;
-  archive.read("world_model_optimiser", wm_opt);
-  world_model_optimiser_->load(wm_opt);
-  move_optimiser_state(*world_model_optimiser_, device_);
+  world_model_->load(archive);
   torch::serialize::InputArchive ac;
   archive.read("actor_critic", ac);
   actor_critic_->load(ac);
@@ -552,24 +444,19 @@ void StormJob::rebuild_replay(const envs::VectorEnv::History& history) {
 }
 
 std::vector<std::pair<std::string, int64_t>> StormJob::parameter_counts() {
-  const auto c = world_model_->parameter_counts();
   auto count = [](torch::nn::Module& m) {
     int64_t n = 0;
     for (const auto& p : m.parameters()) n += p.numel();
     return n;
   };
+  std::vector<std::pair<std::string, int64_t>> out = world_model_->parameter_counts();
   const int64_t actor = count(*actor_critic_->actor());
   const int64_t critic = count(*actor_critic_->critic());
-  return {{"world_model/encoder", c.encoder},
-          {"world_model/posterior", c.posterior},
-          {"world_model/decoder", c.decoder},
-          {"world_model/transformer", c.transformer},
-          {"world_model/heads", c.heads},
-          {"world_model", c.total},
-          {"actor_critic/actor", actor},
-          {"actor_critic/critic", critic},
-          {"actor_critic/slow_critic", count(*actor_critic_->slow_critic())},  // an EMA, not trained
-          {"actor_critic", actor + critic}};
+  out.insert(out.end(), {{"actor_critic/actor", actor},
+                         {"actor_critic/critic", critic},
+                         {"actor_critic/slow_critic", count(*actor_critic_->slow_critic())},  // an EMA, not trained
+                         {"actor_critic", actor + critic}});
+  return out;
 }
 
 Policy StormJob::policy() {
@@ -611,13 +498,14 @@ std::vector<double> StormJob::evaluate(int64_t episodes, uint64_t seed) {
 
 std::unique_ptr<Job> make_storm_job(const Config& config) { return std::make_unique<StormJob>(config); }
 
-std::shared_ptr<models::WorldModel> storm_world_model(const Config& config, InputArchive& archive) {
-  const envs::EnvSpec spec = envs::default_registry().make(config.env)->spec();
-  models::storm::WorldModel module(world_model_options(config, spec));
-  InputArchive m;
-  archive.read("world_model", m);
-  module->load(m);
-  return std::make_shared<models::storm::StormWorldModel>(module, spec.obs_scale);
+models::storm::WorldModel& StormJob::storm_module() {
+  auto* storm = dynamic_cast<models::storm::StormWorldModel*>(&world_model_->model());
+  if (storm == nullptr) throw UserError("storm: this job's world model is not STORM's (storm.world_model_class)");
+  return storm->module();
+}
+
+data::Batch StormJob::sample_contexts(int64_t batch) {
+  return replay_.sample(batch, world_model_->imagination_context(), rng_, world_model_->windows_within_episode());
 }
 
 }  // namespace imagine::train

@@ -1,5 +1,6 @@
 #pragma once
-// kind = "storm": the joint STORM loop (specs/storm.md "Training loop") on one environment.
+// kind = "storm": the joint STORM loop (specs/storm.md "Training loop") on one environment, with
+// STORM's world model or a state-space model (storm.world_model_class, train/loop_world_model.h).
 //
 // Per environment step: act, store the row in the replay buffer, and after `warmup_steps`
 // random steps, every `train_every` steps run `world_model_updates` world-model updates and
@@ -33,20 +34,14 @@
 #include "imagine/data/replay_buffer.h"
 #include "imagine/envs/vector_env.h"
 #include "imagine/models/storm/storm_world_model.h"
+#include "imagine/train/loop_world_model.h"
 #include "imagine/train/job.h"
-
-namespace torch::optim {
-class Adam;
-}  // namespace torch::optim
 
 namespace imagine::train {
 
 // The STORM job's own checks of a config (loop sizes against the transformer's positions, the
 // world model's options for this environment, the actor-critic's, memory); see validate().
 void validate_storm(const Config& config, const envs::EnvSpec& spec);
-
-// The world model of a storm checkpoint's archive behind the world-model contract.
-std::shared_ptr<models::WorldModel> storm_world_model(const Config& config, InputArchive& archive);
 
 class StormJob : public Job {
  public:
@@ -75,20 +70,23 @@ class StormJob : public Job {
   void set_media_dir(const std::string& dir) override { media_dir_ = dir; }
 
   // Imagines from real context windows: context obs [B, L, C, H, W] uint8, action [B, L],
-  // first [B, L] (a replay Batch) -> rollout with features [H + 1, B, F], actions, rewards
-  // and continues [H, B]. Eval mode, no gradient, no host synchronisation in the loop.
+  // first [B, L] (a replay Batch, see sample_contexts) -> rollout with features [H + 1, B, F],
+  // actions, rewards and continues [H, B]. Eval mode, no gradient, no host synchronisation in
+  // the loop.
   agents::ImaginedRollout imagine(const data::Batch& context);
-  // One world-model update on a sampled [batch_size, batch_length] batch.
-  models::storm::Losses update_world_model();
+  // `batch` context windows as the world model's imagination needs them.
+  data::Batch sample_contexts(int64_t batch);
+  // One world-model update on sampled windows; its metrics (detached scalars).
+  std::map<std::string, at::Tensor> update_world_model();
   // One actor-critic update on an imagination from sampled contexts.
   agents::ActorCriticLosses update_actor_critic();
   std::vector<at::Tensor> actor_critic_parameters();
   // Writes media/reconstruction-<step>.gif and media/imagination-<step>.gif (needs a media dir).
   void write_media();
 
-  models::storm::WorldModel& world_model() { return world_model_; }
-  // The world model behind the world-model contract (shares its parameters).
-  models::storm::StormWorldModel& imagination_model() { return *imagination_model_; }
+  LoopWorldModel& world_model() { return *world_model_; }
+  // STORM's module (storm.world_model_class = "storm"); raises UserError otherwise.
+  models::storm::WorldModel& storm_module();
   agents::ActorCritic& actor_critic() { return *actor_critic_; }
   const data::ReplayBuffer& replay() const { return replay_; }
   // The generator of replay windows and warm-up actions (for callers that sample contexts).
@@ -105,9 +103,6 @@ class StormJob : public Job {
   // the action must be uniform (storm mode, first step of an episode).
   at::Tensor acting_features(const ActingContext& context, const at::Tensor& obs);
   int64_t policy_action(const ActingContext& context, const at::Tensor& obs);
-  // The imagination's start from context windows (on the device): all L positions consumed
-  // and the next latent sampled from the prior, as the reference does.
-  models::WorldStatePtr imagination_start(const data::Batch& context);
   // obs: current observation [C, H, W]; first: it starts an episode.
   void store(const at::Tensor& obs, int64_t action, const envs::StepResult& result, bool first);
   void rebuild_replay(const envs::VectorEnv::History& history);
@@ -122,9 +117,8 @@ class StormJob : public Job {
   c10::Device device_;
   bool bf16_;  // precision = "bf16": forward passes under bf16 autocast
   data::ReplayBuffer replay_;
-  models::storm::WorldModel world_model_{nullptr};
-  std::unique_ptr<models::storm::StormWorldModel> imagination_model_;
-  std::unique_ptr<torch::optim::Adam> world_model_optimiser_;
+  int64_t media_positions_;  // longest sequence media may show (STORM: its KV cache)
+  std::unique_ptr<LoopWorldModel> world_model_;
   std::unique_ptr<agents::ActorCritic> actor_critic_;
   Rng rng_;
 

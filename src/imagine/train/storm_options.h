@@ -12,6 +12,7 @@
 namespace imagine::train {
 
 struct StormOptions {
+  std::string world_model_class = "storm";
   int64_t warmup_steps = 1024;
   int64_t train_every = 8;
   int64_t world_model_updates = 1;
@@ -30,6 +31,12 @@ struct StormOptions {
 
   template <class V>
   void visit(V& v) {
+    v.field("world_model_class", world_model_class,
+            {"the world model the actor-critic imagines in: STORM's ([world_model]), or a state-space model of "
+             "Buesing et al. ([env_model] options, with a continue head; needs RGB frames with a side divisible "
+             "by 8) trained online on replay windows inside episodes",
+             {},
+             {"storm", "dssm_det", "dssm_vae", "sssm"}});
     v.field("warmup_steps", warmup_steps,
             {"first environment steps act uniformly at random and train nothing", config::Range{0, 1e12}});
     v.field("train_every", train_every,

@@ -64,7 +64,8 @@ void EnvModelOptions::validate() const {
   if (!(reward_high > reward_low)) throw UserError("reward_high must exceed reward_low");
 }
 
-SequenceBatch make_sequence_batch(const data::Batch& window, int64_t context, int64_t horizon, int64_t jump) {
+SequenceBatch make_sequence_batch(const data::Batch& window, int64_t context, int64_t horizon, int64_t jump,
+                                  bool past_episode_end) {
   TORCH_CHECK(context >= 1 && horizon >= 1 && jump >= 1, "make_sequence_batch: bad context ", context,
               ", horizon ", horizon, " or jump ", jump);
   const at::Tensor& obs = window.obs;
@@ -75,7 +76,7 @@ SequenceBatch make_sequence_batch(const data::Batch& window, int64_t context, in
   TORCH_CHECK(window.action.dim() == 2 && window.action.size(1) >= rows && window.reward.sizes() == window.action.sizes(),
               "make_sequence_batch: action ", window.action.sizes(), " and reward ", window.reward.sizes(),
               " must be [B, >= ", rows, "]");
-  if (window.first.defined() && rows > 1) {
+  if (window.first.defined() && rows > 1 && !past_episode_end) {
     TORCH_CHECK(!window.first.narrow(1, 1, rows - 1).any().item<bool>(),
                 "make_sequence_batch: a window crosses an episode start; sample with within_episode = true");
   }
@@ -91,6 +92,17 @@ SequenceBatch make_sequence_batch(const data::Batch& window, int64_t context, in
                    .reshape({b, horizon, jump})
                    .to(torch::kFloat)
                    .sum(-1);
+  if (window.terminated.defined())
+    out.terminated = window.terminated.narrow(1, first_action, horizon * jump).reshape({b, horizon, jump}).any(-1);
+  if (past_episode_end) {
+    TORCH_CHECK(jump == 1 && window.first.defined(), "make_sequence_batch: past_episode_end needs jump = 1 and first");
+    // Row r is in the context's episode while no row in 1..r starts another. Step k's frame is
+    // row context + k; its action and reward are row context - 1 + k.
+    const at::Tensor started = window.first.narrow(1, 1, rows - 1).to(torch::kLong).cumsum(1) > 0;  // rows 1..
+    const at::Tensor in_episode = torch::cat({torch::zeros({b, 1}, started.options()), started}, 1).logical_not();
+    out.frame_mask = in_episode.narrow(1, context, horizon);
+    out.step_mask = in_episode.narrow(1, context - 1, horizon);
+  }
   return out;
 }
 
@@ -151,6 +163,10 @@ EnvModelImpl::EnvModelImpl(const EnvModelOptions& options)
   const int64_t side = state_side();
   reward_conv_ = register_module("reward_conv", nn::same_conv(s, scaled(24), 3));
   reward_linear_ = register_module("reward_linear", torch::nn::Linear(scaled(24) * side * side, codec_.num_outputs()));
+  if (o.continue_head) {
+    continue_conv_ = register_module("continue_conv", nn::same_conv(s, scaled(24), 3));
+    continue_linear_ = register_module("continue_linear", torch::nn::Linear(scaled(24) * side * side, 1));
+  }
 }
 
 int64_t EnvModelImpl::scaled(int64_t channels) const {
@@ -215,6 +231,11 @@ nn::DiagonalGaussian EnvModelImpl::posterior(const at::Tensor& s, const at::Tens
 
 at::Tensor EnvModelImpl::reward_logits(const at::Tensor& s) {
   return reward_linear_->forward(reward_conv_->forward(s).relu_().flatten(1));
+}
+
+at::Tensor EnvModelImpl::termination_logit(const at::Tensor& s) {
+  TORCH_CHECK(options_.continue_head, "termination_logit: the model has no continue head (continue_head = false)");
+  return continue_linear_->forward(continue_conv_->forward(s).relu_().flatten(1)).squeeze(-1);
 }
 
 at::Tensor EnvModelImpl::decode_from(const at::Tensor& s, const at::Tensor& z) {
@@ -291,13 +312,30 @@ Losses EnvModelImpl::loss(const SequenceBatch& batch) {
   at::Tensor reward_target = batch.reward.to(torch::kFloat);
   at::Tensor reward_loss = codec_.loss(r_logits, reward_target);
 
+  // Masks of windows that run past their episode's end (see SequenceBatch); all ones otherwise.
+  const at::Tensor frame_mask = batch.frame_mask.defined() ? batch.frame_mask.to(reconstruction.scalar_type())
+                                                           : torch::ones_like(reconstruction);
+  const at::Tensor step_mask = batch.step_mask.defined() ? batch.step_mask.to(reconstruction.scalar_type())
+                                                         : torch::ones_like(reconstruction);
+  auto masked_mean = [](const at::Tensor& x, const at::Tensor& mask) {
+    return (x * mask).sum() / mask.sum().clamp_min(1.0);
+  };
   Losses out;
-  out.reconstruction = reconstruction.mean();
-  out.reward = reward_loss.mean();
-  out.kl = kl.mean();
+  out.reconstruction = masked_mean(reconstruction, frame_mask);
+  out.reward = masked_mean(reward_loss, step_mask);
+  out.kl = masked_mean(kl, frame_mask);
   out.total = out.reconstruction + out.reward + out.kl;
-  out.per_step_nll = (reconstruction + kl).detach().mean(0);
-  out.reward_accuracy = codec_.correct(r_logits.detach(), reward_target).to(torch::kFloat).mean();
+  out.termination = torch::zeros({}, out.total.options());
+  if (options_.continue_head) {
+    TORCH_CHECK(batch.terminated.defined(), "loss: a model with a continue head needs the batch's terminated flags");
+    const at::Tensor termination = torch::binary_cross_entropy_with_logits(
+        termination_logit(states).view({b, t_len}), batch.terminated.to(states.scalar_type()), {}, {},
+        at::Reduction::None);
+    out.termination = masked_mean(termination, step_mask);
+    out.total = out.total + out.termination;
+  }
+  out.per_step_nll = ((reconstruction + kl) * frame_mask).detach().sum(0) / frame_mask.sum(0).clamp_min(1.0);
+  out.reward_accuracy = masked_mean(codec_.correct(r_logits.detach(), reward_target).to(torch::kFloat), step_mask);
   return out;
 }
 
@@ -350,6 +388,7 @@ StepOut EnvModelImpl::step(const State& state, const at::Tensor& action) {
   }
   out.reward_logits = reward_logits(next.s);
   out.reward = codec_.predict(out.reward_logits);
+  if (options_.continue_head) out.termination_logit = termination_logit(next.s);
   return out;
 }
 

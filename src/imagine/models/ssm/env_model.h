@@ -10,7 +10,7 @@
 //   dssm_vae  s_t = g(s_{t-1}, a_{t-1})                p(z_t | s_{t-1}, a_{t-1})   p(o_t | s_t, z_t)
 //   sssm      s_t = g(s_{t-1}, z_t, a_{t-1})           p(z_t | s_{t-1}, a_{t-1})   p(o_t | s_t, z_t)
 //
-// The reward is decoded from s_t alone. AR and RAR decode a frame and re-encode it at every
+// The reward (and, with the optional continue head, the termination) is decoded from s_t alone. AR and RAR decode a frame and re-encode it at every
 // rollout step (feeding back a Bernoulli sample or the mean); SSMs never decode in step().
 // Training: AR and RAR are teacher-forced (the real previous frames are encoded, which makes
 // the loss their exact negative log-likelihood); SSM states are never teacher-forced, latent
@@ -43,6 +43,13 @@ struct SequenceBatch {
   at::Tensor frames;   // [B, T, C, H, W] uint8 (or float): targets o_1..o_T
   at::Tensor action;   // [B, T, c] int64: the c actions of each chunk, in order
   at::Tensor reward;   // [B, T] float: the chunk's summed rewards
+  at::Tensor terminated;  // [B, T] bool: the chunk ended its episode (undefined: unknown)
+  // Windows that run past their episode's end (make_sequence_batch's past_episode_end): [B, T]
+  // bool, whether step k's frame (frame_mask) and its action, reward and termination
+  // (step_mask) belong to the context's episode; losses average over those only. Undefined:
+  // every step counts.
+  at::Tensor frame_mask;
+  at::Tensor step_mask;
 };
 
 // Builds the sequences of a jumpy model (jump = c; c = 1 is the plain case) from plain
@@ -50,8 +57,12 @@ struct SequenceBatch {
 // i (i = 0 .. L+T-1) is row (i + 1) c - 1, so the last context frame is row L c - 1; chunk k
 // takes the actions and sums the rewards of rows L c - 1 + k c .. L c - 1 + (k + 1) c - 1
 // (row t's reward is what row t's action produced). TORCH_CHECKs that no used row after the
-// first starts an episode.
-SequenceBatch make_sequence_batch(const data::Batch& window, int64_t context, int64_t horizon, int64_t jump);
+// first starts an episode, unless past_episode_end (jump 1 only): then windows may run into
+// the next episode and the masks keep the steps of the context's episode, so the transition
+// that ends an episode (its reward and termination, whose next frame was never stored) is
+// learned too. A context that itself crosses an episode start gets all-zero masks.
+SequenceBatch make_sequence_batch(const data::Batch& window, int64_t context, int64_t horizon, int64_t jump,
+                                  bool past_episode_end = false);
 
 // action: [B, c] int64 -> [B, c * num_actions] float: the chunk's one-hots concatenated.
 at::Tensor chunk_one_hot(const at::Tensor& action, int64_t num_actions);
@@ -61,6 +72,7 @@ struct Losses {
   at::Tensor reconstruction;  // Bernoulli NLL in nats, summed over C x H x W, mean over B x T
   at::Tensor reward;          // reward-head loss, mean over B x T
   at::Tensor kl;              // KL(q || p) summed over z's dims, mean over B x T (0: no latent)
+  at::Tensor termination;     // continue head: binary cross-entropy of "the chunk ended the episode" (0 without)
   // Diagnostics (detached).
   at::Tensor per_step_nll;    // [T] reconstruction + kl per frame, mean over B (nats; for
                               // latent models the negative ELBO, an upper bound on the NLL)
@@ -80,6 +92,7 @@ struct StepOut {
   at::Tensor reward;         // [B] predicted reward (summed over the chunk for jumpy models)
   at::Tensor reward_logits;  // [B, reward outputs]
   at::Tensor frame_logits;   // [B, C, H, W] AR/RAR only (they decode every step); else undefined
+  at::Tensor termination_logit;  // [B] with the continue head: > 0 predicts the episode ended; else undefined
 };
 
 struct Rollout {
@@ -122,6 +135,8 @@ class EnvModelImpl : public torch::nn::Module {
                                  const nn::DiagonalGaussian& prior);
   // s: [N, S, h, w] -> [N, reward outputs]
   at::Tensor reward_logits(const at::Tensor& s);
+  // s: [N, S, h, w] -> [N] termination logits (the continue head; options().continue_head).
+  at::Tensor termination_logit(const at::Tensor& s);
 
   ModelClass model_class() const { return class_; }
   bool has_latent() const { return class_ == ModelClass::kDssmVae || class_ == ModelClass::kSssm; }
@@ -153,6 +168,8 @@ class EnvModelImpl : public torch::nn::Module {
   nn::ConvStack decoder1_{nullptr}, decoder2_{nullptr};
   torch::nn::Conv2d reward_conv_{nullptr};
   torch::nn::Linear reward_linear_{nullptr};
+  torch::nn::Conv2d continue_conv_{nullptr};
+  torch::nn::Linear continue_linear_{nullptr};
 };
 TORCH_MODULE(EnvModel);
 

@@ -28,6 +28,7 @@ struct EnvModelOptions {
   int64_t latent_channels = 32;
   double width_scale = 1.0;
   double lr = 1e-4;
+  bool continue_head = false;
 
   template <class V>
   void visit(V& v) {
@@ -57,6 +58,9 @@ struct EnvModelOptions {
     v.field("width_scale", width_scale,
             {"multiplier of every hidden channel count (1 = the paper's sizes)", config::Range{0.01, 16}});
     v.field("lr", lr, {"Adam learning rate", config::Range{0, 1}});
+    v.field("continue_head", continue_head,
+            {"predict whether the episode goes on after each (jumpy) step, from s_t, so an actor-critic can imagine "
+             "with the model; off in the paper's models"});
   }
 
   // Raises UserError naming the first inconsistent field.

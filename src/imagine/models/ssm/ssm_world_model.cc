@@ -37,7 +37,8 @@ WorldStep SsmWorldModel::step(const WorldStatePtr& state, const at::Tensor& acti
   const at::Tensor a = action.is_floating_point() || jump() == 1 ? action : action_one_hot(action, num_actions(), jump());
   StepOut out = model_->step(as_ssm(state), a);
   WorldStep step;
-  step.continues = torch::ones_like(out.reward);
+  step.continues = out.termination_logit.defined() ? torch::sigmoid(-out.termination_logit).to(out.reward.scalar_type())
+                                                  : torch::ones_like(out.reward);
   step.reward = std::move(out.reward);
   step.state = wrap(std::move(out.state));
   return step;

@@ -1,7 +1,7 @@
 #pragma once
 // The environment models of Buesing et al. (AR, RAR, dSSM-DET, dSSM-VAE, sSSM, jumpy ones)
 // behind the world-model contract. The state's feature map is s (with z for the latent
-// classes); the model has no continue head yet, so continues are 1.
+// classes); continues come from the optional continue head (options().continue_head), else 1.
 #include "imagine/models/ssm/env_model.h"
 #include "imagine/models/world_model.h"
 
