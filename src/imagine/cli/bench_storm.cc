@@ -1,5 +1,5 @@
 // imagine bench storm: wall-clock and CPU cost of each part of STORM's training loop for a
-// config (default: the CPU preset; `--config configs/storm_atari100k.toml --set
+// config, with whichever world model it names (default: the CPU preset; `--config configs/storm_atari100k.toml --set
 // env.id=minatar/breakout --set env.obs=rgb` gives the Atari 100k sizes on a built-in 64x64
 // RGB game). With one thread on a busy machine the CPU time is the better estimate of the
 // wall time on an idle one. The replay buffer is
@@ -87,7 +87,11 @@ void bench_storm(const Globals& g, const BenchStormArgs& a) {
   auto row = [&](const std::string& part, const std::string& shape, const Timing& timing, int64_t count) {
     t.rows.push_back({part, shape, ms(timing.wall), ms(timing.cpu), ms(share(timing.wall, count))});
   };
-  row("world-model update", fmt::format("{} x {}", loop.batch_size, loop.batch_length), wm, loop.world_model_updates);
+  const bool storm = loop.world_model_class == "storm";
+  row("world-model update",
+      storm ? fmt::format("{} x {}", loop.batch_size, loop.batch_length)
+            : fmt::format("{} x {}", config.env_model.batch_size, config.env_model.context + config.env_model.horizon),
+      wm, loop.world_model_updates);
   const std::string im_shape = fmt::format("{} x {}", loop.imagination_batch, loop.imagination_horizon);
   row("imagination", im_shape, imagination, loop.actor_critic_updates);
   row("actor-critic update", im_shape, ac, loop.actor_critic_updates);
