@@ -106,6 +106,8 @@ StormJob::StormJob(const Config& config)
       obs_scale_(env_.spec().obs_scale),
       device_(parse_device(config.device)),
       bf16_(config.precision == "bf16"),
+      imagined_continue_(config.storm.imagined_continue == "probability" ? agents::ImaginedContinue::kProbability
+                                                                         : agents::ImaginedContinue::kThreshold),
       replay_(config.replay, env_.spec().obs_shape(), 1),
       media_positions_(config.storm.world_model_class == "storm" ? config.world_model.max_positions
                                                                   : std::numeric_limits<int64_t>::max()),
@@ -191,8 +193,7 @@ agents::ImaginedRollout StormJob::imagine(const data::Batch& context) {
   };
   return agents::imagine(world_model_->model(), world_model_->imagination_start(context.to(device_)), policy,
                          options_.imagination_horizon,
-                         options_.imagined_continue == "probability" ? agents::ImaginedContinue::kProbability
-                                                                     : agents::ImaginedContinue::kThreshold);
+                         imagined_continue_);
 }
 
 agents::ActorCriticLosses StormJob::update_actor_critic() {

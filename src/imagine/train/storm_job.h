@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "imagine/agents/actor_critic/actor_critic.h"
+#include "imagine/agents/actor_critic/imagination.h"
 #include "imagine/core/rng.h"
 #include "imagine/data/replay_buffer.h"
 #include "imagine/envs/vector_env.h"
@@ -89,8 +90,6 @@ class StormJob : public Job {
   models::storm::WorldModel& storm_module();
   agents::ActorCritic& actor_critic() { return *actor_critic_; }
   const data::ReplayBuffer& replay() const { return replay_; }
-  // The generator of replay windows and warm-up actions (for callers that sample contexts).
-  Rng& sampling_rng() { return rng_; }
 
  private:
   struct ActingContext {
@@ -116,6 +115,7 @@ class StormJob : public Job {
   double obs_scale_;
   c10::Device device_;
   bool bf16_;  // precision = "bf16": forward passes under bf16 autocast
+  agents::ImaginedContinue imagined_continue_;
   data::ReplayBuffer replay_;
   int64_t media_positions_;  // longest sequence media may show (STORM: its KV cache)
   std::unique_ptr<LoopWorldModel> world_model_;

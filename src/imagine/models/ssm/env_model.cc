@@ -118,6 +118,7 @@ at::Tensor chunk_one_hot(const at::Tensor& action, int64_t num_actions) {
 EnvModelImpl::EnvModelImpl(const EnvModelOptions& options)
     : options_((options.validate(), options)),  // before any part reads an option
       class_(parse_model_class(options.model_class)),
+      feedback_mean_(options.rollout_feedback == "mean"),
       codec_(options.reward_head, options.reward_bits,
              nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
   const EnvModelOptions& o = options_;
@@ -246,7 +247,7 @@ at::Tensor EnvModelImpl::decode_from(const at::Tensor& s, const at::Tensor& z) {
 
 at::Tensor EnvModelImpl::feedback(const at::Tensor& logits) const {
   at::Tensor p = torch::sigmoid(logits);
-  return options_.rollout_feedback == "mean" ? p : torch::bernoulli(p);
+  return feedback_mean_ ? p : torch::bernoulli(p);
 }
 
 Losses EnvModelImpl::loss(const SequenceBatch& batch) {

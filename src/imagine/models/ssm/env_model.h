@@ -155,6 +155,7 @@ class EnvModelImpl : public torch::nn::Module {
 
   EnvModelOptions options_;
   ModelClass class_;
+  bool feedback_mean_;  // rollout_feedback = "mean" (else a Bernoulli sample)
   nn::RewardCodec codec_;
   int64_t encoded_channels_ = 0;
   int64_t state_channels_ = 0;
