@@ -16,6 +16,8 @@
 //   acting = "storm": the reference: the same h, but z_t is sampled from the prior of
 //     position t-1 (the policy never sees the current frame); with no previous step of the
 //     episode the action is uniform at random (the reference does so with an empty context).
+// With a state-space world model the policy acts on the state observed from the last
+// env_model.context frames of the episode (its first frame repeated before its start).
 //
 // Randomness: imagine::Rng draws replay windows and warm-up actions; every tensor sample
 // (latents, policy actions, dropout) uses LibTorch's default generator. Both are in the
