@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""Environment throughput from Python against the C++ VectorEnv (docs/results.md, "Python").
+
+For each id and number of envs: env steps/s of imagine.make_vec stepped from Python with a
+random policy whose actions are drawn in NumPy, and of the C++ VectorEnv measured in the same
+process exactly as `imagine bench envs` measures it (random actions, one thread). Both step the
+same environments; the ratio is what the Python layer costs.
+
+    PYTHONPATH=build/release/python /usr/bin/python3 bench/python_envs.py [--seconds 2] [--ids a,b]
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+import imagine
+from imagine import _imagine
+
+
+def python_rate(id, num_envs, seconds, warmup=0.2):
+    env = imagine.make_vec(id, num_envs=num_envs, seed=1)
+    env.reset()
+    rng = np.random.default_rng(1)
+    n = env.num_actions
+
+    def run(until):
+        steps = 0
+        while time.perf_counter() < until:
+            for _ in range(16):  # the clock is read once per 16 steps
+                env.step(rng.integers(0, n, size=num_envs))
+            steps += 16
+        return steps
+
+    run(time.perf_counter() + warmup)
+    start = time.perf_counter()
+    steps = run(start + seconds)
+    return steps * num_envs / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ids", default="minatar/breakout,minatar/seaquest")
+    parser.add_argument("--envs", default="1,64,1024")
+    parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds of each measurement")
+    args = parser.parse_args()
+    print("| id | envs | Python steps/s | C++ VectorEnv steps/s | Python / C++ |")
+    print("|---|---|---|---|---|")
+    for id in args.ids.split(","):
+        for n in map(int, args.envs.split(",")):
+            py = python_rate(id, n, args.seconds)
+            cpp = _imagine.bench_vector([f"env.id={id}"], n, 1, args.seconds)
+            print(f"| {id} | {n} | {py:,.0f} | {cpp:,.0f} | {py / cpp:.0%} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
