@@ -116,6 +116,9 @@ def test_info_keys_and_empty_info_between_episode_ends():
             assert info["final_observation"].shape == (16, 4, 10, 10)
             assert info["episode"]["r"].dtype == np.float32 and info["episode"]["l"].dtype == np.int64
             assert all(info["final_info"][i] is None for i in np.flatnonzero(~done))
+            as_array = np.asarray(info["final_info"])  # Gymnasium's form: an object array
+            assert as_array.dtype == object and as_array.shape == (16,)
+            assert [x is not None for x in info["final_info"]] == list(done)
         else:
             saw_quiet = True
             assert info == {}
