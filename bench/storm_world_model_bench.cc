@@ -5,36 +5,57 @@
 #include <torch/torch.h>
 
 #include "imagine/core/finite.h"
-#include "imagine/models/storm/world_model.h"
+#include "imagine/models/storm/storm_world_model.h"
 
 namespace {
 
-using imagine::models::storm::ImagineState;
+using imagine::models::storm::StormWorldModel;
 using imagine::models::storm::WorldModel;
 using imagine::models::storm::WorldModelOptions;
 
-// Arg: positions already cached before the timed step.
+// Arg: positions already cached before the timed step. The step writes the next position
+// in place (no sibling has), as every step of a plain rollout does.
 void BM_StormImagineStep(benchmark::State& state) {
   torch::manual_seed(0);
   WorldModelOptions o;  // MinAtar preset
   WorldModel model(o);
   model->eval();
+  StormWorldModel contract(model, 1.0);
+  torch::NoGradGuard no_grad;
   const int64_t batch = 256, context = state.range(0);
-  auto z = torch::zeros({batch, context, o.latent_dim()});
-  z.view({batch, context, o.latent_variables, o.latent_classes}).select(-1, 0).fill_(1.0);
-  auto action = torch::zeros({batch, context}, torch::kLong);
+  auto obs = torch::zeros({batch, context + 1, o.obs_channels, o.obs_size, o.obs_size}, torch::kUInt8);
+  auto action = torch::zeros({batch, context + 1}, torch::kLong);
   auto step_action = torch::zeros({batch}, torch::kLong);
-  ImagineState start = model->start_from_latents(z, action);
+  const imagine::models::WorldStatePtr start = contract.observe(obs, action, {});
   for (auto _ : state) {
-    ImagineState s = start;  // shares the cache tensors; rewinding the length is enough
-    s.cache.length = context;
-    auto out = model->step(s, step_action);
-    benchmark::DoNotOptimize(out.h_next.data_ptr());
+    // Rewind: the start's buffer forgets the position the last iteration wrote.
+    imagine::models::storm::StormWorldModel::state_of(start).memory->cache.length = context;
+    auto out = contract.step(start, step_action);
+    benchmark::DoNotOptimize(out.reward.data_ptr());
   }
   state.SetItemsProcessed(state.iterations() * batch);
 }
 BENCHMARK(BM_StormImagineStep)->Arg(8)->Arg(24)->Arg(63)->Unit(benchmark::kMicrosecond);
 
+// branch(k) of a rollout's state at a given context length: the copy the contract pays once per
+// branching (I2A branches once per decision into one future per action).
+void BM_StormBranch(benchmark::State& state) {
+  torch::manual_seed(0);
+  WorldModelOptions o;
+  WorldModel model(o);
+  model->eval();
+  StormWorldModel contract(model, 1.0);
+  torch::NoGradGuard no_grad;
+  const int64_t batch = 16, context = state.range(0), k = o.num_actions;
+  auto obs = torch::zeros({batch, context, o.obs_channels, o.obs_size, o.obs_size}, torch::kUInt8);
+  const imagine::models::WorldStatePtr start = contract.observe(obs, torch::zeros({batch, context}, torch::kLong), {});
+  for (auto _ : state) {
+    auto branched = contract.branch(start, k);
+    benchmark::DoNotOptimize(branched.get());
+  }
+  state.SetItemsProcessed(state.iterations() * batch * k);
+}
+BENCHMARK(BM_StormBranch)->Arg(8)->Arg(63)->Unit(benchmark::kMicrosecond);
 void BM_StormWorldModelUpdate(benchmark::State& state) {
   torch::manual_seed(0);
   WorldModelOptions o;

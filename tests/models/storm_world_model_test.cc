@@ -1,4 +1,4 @@
-#include "imagine/models/storm/world_model.h"
+#include "imagine/models/storm/storm_world_model.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -187,10 +187,13 @@ TEST(StormWorldModelTest, KlPairsAcrossAnEpisodeStartAreMaskedOut) {
   EXPECT_GT(std::abs(kl.mean().item<double>() - expected), 1e-4);
 }
 
+// The contract's incremental path (observe, then step by step through the KV cache) gives the
+// full causal forward pass over the same latents and actions.
 TEST(StormWorldModelTest, ImaginationWithCacheEqualsFullCausalForward) {
   torch::manual_seed(1);
   WorldModel model(tiny_options());
   model->eval();
+  StormWorldModel contract(model, 1.0 / 255);
   torch::NoGradGuard no_grad;
   const int64_t b = 3, l = 4, k = 6;
   auto obs = torch::randint(0, 256, {b, l, 2, 8, 8}, torch::kUInt8);
@@ -198,40 +201,71 @@ TEST(StormWorldModelTest, ImaginationWithCacheEqualsFullCausalForward) {
   auto first = torch::zeros({b, l}, torch::kBool);
   first[0][0] = true;
   first[2][2] = true;  // an episode starts inside the context of row 2
+  torch::manual_seed(5);
   Encoded enc = model->encode(obs, 1.0 / 255);
-  ImagineState state = model->start_from_latents(enc.z, context_action, first);
+  torch::manual_seed(5);  // observe() draws the same posterior samples
+  models::WorldStatePtr state = contract.observe(obs, context_action, first);
+  EXPECT_TRUE(torch::equal(StormWorldModel::state_of(state).z, enc.z.select(1, l - 1)));
   std::vector<at::Tensor> zs = {enc.z}, actions = {context_action}, hs, rewards;
   for (int64_t i = 0; i < k; ++i) {
-    auto a = torch::randint(0, 3, {b}, torch::kLong);
-    zs.push_back(state.z.unsqueeze(1));
-    actions.push_back(a.unsqueeze(1));
-    ImagineStep s = model->step(state, a);
-    EXPECT_EQ(s.z_next.sizes(), torch::IntArrayRef({b, 20}));
-    EXPECT_EQ(s.terminated.scalar_type(), torch::kBool);
-    EXPECT_TRUE(torch::equal(s.terminated, s.termination_logit > 0));
-    hs.push_back(s.h_next);
+    auto a = i == 0 ? context_action.select(1, l - 1) : torch::randint(0, 3, {b}, torch::kLong);
+    if (i > 0) {
+      zs.push_back(StormWorldModel::state_of(state).z.unsqueeze(1));
+      actions.push_back(a.unsqueeze(1));
+    }
+    models::WorldStep s = contract.step(state, a);
+    const StormState& next = StormWorldModel::state_of(s.state);
+    EXPECT_EQ(next.z.sizes(), torch::IntArrayRef({b, 20}));
+    EXPECT_TRUE(torch::equal(next.z.sum(-1), torch::full({b}, 4.0)));  // one-hot per variable
+    hs.push_back(next.h);
     rewards.push_back(s.reward);
-    EXPECT_TRUE(torch::equal(s.z_next, state.z));
-    EXPECT_TRUE(torch::equal(s.z_next.sum(-1), torch::full({b}, 4.0)));  // one-hot per variable
+    state = s.state;
   }
-  EXPECT_EQ(state.cache.length, l + k);
-  auto all_first = torch::cat({first, torch::zeros({b, k}, torch::kBool)}, 1);
-  auto h = model->sequence(torch::cat(zs, 1), torch::cat(actions, 1), all_first);  // [B, L + k, D]
-  EXPECT_LT((h.select(1, l - 1) - model->start_from_latents(enc.z, context_action, first).h).abs().max().item<float>(),
-            1e-5);
+  EXPECT_EQ(StormWorldModel::state_of(state).length, l + k - 1);
+  auto all_first = torch::cat({first, torch::zeros({b, k - 1}, torch::kBool)}, 1);
+  auto h = model->sequence(torch::cat(zs, 1), torch::cat(actions, 1), all_first);  // [B, L + k - 1, D]
   auto full_reward = model->reward_two_hot().predict(model->heads(h).reward_logits);
   for (int64_t i = 0; i < k; ++i) {
-    EXPECT_LT((h.select(1, l + i) - hs[i]).abs().max().item<float>(), 1e-5) << "step " << i;
-    EXPECT_LT((full_reward.select(1, l + i) - rewards[i]).abs().max().item<float>(), 1e-4) << "step " << i;
+    EXPECT_LT((h.select(1, l - 1 + i) - hs[i]).abs().max().item<float>(), 1e-5) << "step " << i;
+    EXPECT_LT((full_reward.select(1, l - 1 + i) - rewards[i]).abs().max().item<float>(), 1e-4) << "step " << i;
   }
-  auto f = WorldModelImpl::features(state.z, state.h);
-  EXPECT_EQ(f.sizes(), torch::IntArrayRef({b, model->feature_dim()}));
-  // start() from observations gives the same cache contents as from the encoder's latents.
-  EXPECT_EQ(model->start(obs, context_action, first, 1.0 / 255).cache.length, l);
+  EXPECT_EQ(contract.features(state).sizes(), torch::IntArrayRef({b, model->feature_dim()}));
   // Imagining past max_positions is an error, not a silent wrap.
-  ImagineState full = model->start_from_latents(enc.z, context_action, first);
-  for (int64_t i = l; i < 12; ++i) model->step(full, torch::zeros({b}, torch::kLong));
-  EXPECT_THROW(model->step(full, torch::zeros({b}, torch::kLong)), c10::Error);
+  for (int64_t i = l + k - 1; i < 12; ++i) state = contract.step(state, torch::zeros({b}, torch::kLong)).state;
+  EXPECT_THROW(contract.step(state, torch::zeros({b}, torch::kLong)), c10::Error);
+}
+
+// At an episode start the policy sees no history: h is zero where the last observed frame
+// starts an episode, and stepping from there attends to that frame only.
+TEST(StormWorldModelTest, ObserveAtAnEpisodeStartForgetsThePreviousEpisode) {
+  torch::manual_seed(1);
+  WorldModel model(tiny_options());
+  model->eval();
+  StormWorldModel contract(model, 1.0 / 255);
+  torch::NoGradGuard no_grad;
+  auto obs = torch::randint(0, 256, {1, 3, 2, 8, 8}, torch::kUInt8);
+  auto action = torch::randint(0, 3, {1, 3}, torch::kLong);
+  auto first = torch::zeros({1, 3}, torch::kBool);
+  first[0][2] = true;
+  torch::manual_seed(2);
+  const auto long_state = contract.observe(obs, action, first);
+  EXPECT_EQ(StormWorldModel::state_of(long_state).h.abs().sum().item<double>(), 0.0);
+  // Another previous episode (frames 0 and 1 differ, frame 2 is the same) changes nothing.
+  auto other = obs.clone();
+  other.narrow(1, 0, 2).copy_(torch::randint(0, 256, {1, 2, 2, 8, 8}, torch::kUInt8));
+  torch::manual_seed(2);
+  const auto other_state = contract.observe(other, action, first);
+  torch::manual_seed(3);
+  const at::Tensor after_long = contract.features(contract.step(long_state, torch::tensor({1})).state);
+  torch::manual_seed(3);
+  const at::Tensor after_alone = contract.features(contract.step(other_state, torch::tensor({1})).state);
+  // ... but without the episode mark the history is read.
+  torch::manual_seed(2);
+  const auto unmarked = contract.observe(other, action, torch::zeros({1, 3}, torch::kBool));
+  torch::manual_seed(3);
+  EXPECT_FALSE(torch::allclose(after_long, contract.features(contract.step(unmarked, torch::tensor({1})).state),
+                               1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(after_long, after_alone, 1e-5, 1e-5));
 }
 
 // A 2x2 square on a 10x10 torus moved by 4 actions; reward = its new column / 3.

@@ -1,6 +1,6 @@
 // WorldModelConformance: every implementation of the world-model contract (models/world_model.h)
 // honours it the same way: shapes and dtypes at the boundary, determinism under a seed, step()
-// leaves its input unchanged, branch(k) equals k separately observed copies, gradients reach a
+// leaves its input unchanged, branch(k) equals k separate copies, gradients reach a
 // relaxed action, save/load reproduces the outputs.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -12,6 +12,7 @@
 
 #include "imagine/models/copy_model.h"
 #include "imagine/models/ssm/ssm_world_model.h"
+#include "imagine/models/storm/storm_world_model.h"
 
 namespace imagine::models {
 namespace {
@@ -22,6 +23,11 @@ struct Case {
   std::string name;
   std::function<std::unique_ptr<WorldModel>()> make;
   bool learns;  // has parameters that depend on the seed and on what it saw
+  bool has_feature_map = true;
+  // Leading feature columns that observe() and step() sample per row (STORM's latent z). Such
+  // a model's copies observed separately differ by their samples, so branch(k) is compared
+  // with k separate steps of one state on the other columns, the reward and the continue.
+  int64_t sampled_features = 0;
 };
 
 std::unique_ptr<WorldModel> ssm_model(const std::string& model_class, int64_t jump) {
@@ -43,6 +49,29 @@ std::vector<Case> cases() {
   for (const char* c : {"ar", "rar", "dssm_det", "dssm_vae", "sssm"})
     out.push_back({c, [c] { return ssm_model(c, 1); }, true});
   out.push_back({"sssm_jump2", [] { return ssm_model("sssm", 2); }, true});
+  {
+    storm::WorldModelOptions o;
+    o.obs_channels = kChannels;
+    o.obs_size = kSide;
+    o.num_actions = kActions;
+    o.encoder_channels = {4, 8};
+    o.encoder_downsample = 2;
+    o.latent_variables = 4;
+    o.latent_classes = 4;
+    o.dim = 16;
+    o.layers = 2;
+    o.heads = 2;
+    o.ffn_dim = 24;
+    o.max_positions = 16;
+    o.head_hidden = 12;
+    o.reward_bins = 17;
+    auto make = [o] {
+      storm::WorldModel module(o);
+      module->eval();
+      return std::make_unique<storm::StormWorldModel>(module, 1.0 / 255);
+    };
+    out.push_back({"storm", make, true, false, o.latent_dim()});
+  }
   out.push_back({"copy", [] { return std::make_unique<CopyModel>(std::vector<int64_t>{kChannels, kSide, kSide}, kActions, 1.0 / 255); },
                  false});
   return out;
@@ -71,9 +100,11 @@ TEST_P(WorldModelConformance, ShapesAndDtypesAtTheBoundary) {
   EXPECT_EQ(f.sizes(), torch::IntArrayRef({kBatch, model->feature_dim()}));
   EXPECT_EQ(f.scalar_type(), torch::kFloat);
   const at::Tensor map = model->feature_map(s);
-  ASSERT_TRUE(map.defined());
-  EXPECT_EQ(map.dim(), 4);
-  EXPECT_EQ(map.numel(), f.numel());
+  ASSERT_EQ(map.defined(), GetParam().has_feature_map);
+  if (map.defined()) {
+    EXPECT_EQ(map.dim(), 4);
+    EXPECT_EQ(map.numel(), f.numel());
+  }
   const at::Tensor frame = model->decode(s);
   EXPECT_EQ(frame.sizes(), torch::IntArrayRef({kBatch, kChannels, kSide, kSide}));
   EXPECT_GE(frame.min().item<double>(), 0.0);
@@ -113,7 +144,8 @@ TEST_P(WorldModelConformance, StepLeavesItsInputUnchanged) {
   torch::NoGradGuard no_grad;
   const WorldStatePtr s = model->observe(frames(kBatch, model->context()), no_actions(kBatch, model->context()), {});
   const at::Tensor features = model->features(s).clone(), frame = model->decode(s).clone();
-  const WorldStatePtr a = model->step(s, torch::tensor({0, 0})).state;
+  torch::manual_seed(3);
+  const WorldStatePtr a = model->step(s, torch::tensor({0, 0})).state;  // STORM: written in place
   const WorldStatePtr b = model->step(s, torch::tensor({2, 1})).state;
   model->step(a, torch::tensor({1, 1}));
   EXPECT_TRUE(torch::equal(model->features(s), features));
@@ -123,6 +155,7 @@ TEST_P(WorldModelConformance, StepLeavesItsInputUnchanged) {
   const at::Tensor again = model->features(model->step(s, torch::tensor({0, 0})).state);
   torch::manual_seed(3);
   EXPECT_TRUE(torch::equal(again, model->features(model->step(s, torch::tensor({0, 0})).state)));
+  EXPECT_TRUE(torch::allclose(again, model->features(a), 1e-6, 1e-6));
   (void)b;
 }
 
@@ -133,17 +166,33 @@ TEST_P(WorldModelConformance, BranchEqualsSeparateCopies) {
   torch::NoGradGuard no_grad;
   const int64_t k = kActions, l = model->context();
   const at::Tensor obs = frames(kBatch, l);
-  const WorldStatePtr branched = model->branch(model->observe(obs, no_actions(kBatch, l), {}), k);
-  const WorldStatePtr copies = model->observe(obs.repeat_interleave(k, 0), no_actions(kBatch * k, l), {});
+  const WorldStatePtr observed = model->observe(obs, no_actions(kBatch, l), {});
+  const WorldStatePtr branched = model->branch(observed, k);
   ASSERT_EQ(branched->batch(), kBatch * k);
-  EXPECT_TRUE(torch::allclose(model->features(branched), model->features(copies), 1e-5, 1e-6));
   const at::Tensor actions = torch::arange(k).repeat({kBatch});  // one future per action
+  const int64_t sampled = GetParam().sampled_features;
   torch::manual_seed(9);
   const WorldStep a = model->step(branched, actions);
-  torch::manual_seed(9);
-  const WorldStep b = model->step(copies, actions);
-  EXPECT_TRUE(torch::allclose(model->features(a.state), model->features(b.state), 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(a.reward, b.reward, 1e-5, 1e-6));
+  if (sampled == 0) {
+    const WorldStatePtr copies = model->observe(obs.repeat_interleave(k, 0), no_actions(kBatch * k, l), {});
+    EXPECT_TRUE(torch::allclose(model->features(branched), model->features(copies), 1e-5, 1e-6));
+    torch::manual_seed(9);
+    const WorldStep b = model->step(copies, actions);
+    EXPECT_TRUE(torch::allclose(model->features(a.state), model->features(b.state), 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(a.reward, b.reward, 1e-5, 1e-6));
+  } else {
+    EXPECT_TRUE(torch::equal(model->features(branched), model->features(observed).repeat_interleave(k, 0)));
+    const int64_t kept = model->feature_dim() - sampled;
+    const at::Tensor branched_features = model->features(a.state).narrow(1, sampled, kept);
+    for (int64_t j = 0; j < k; ++j) {
+      const WorldStep b = model->step(observed, torch::full({kBatch}, j, torch::kLong));
+      const at::Tensor rows = torch::arange(kBatch) * k + j;
+      EXPECT_TRUE(torch::allclose(branched_features.index_select(0, rows),
+                                  model->features(b.state).narrow(1, sampled, kept), 1e-5, 1e-6));
+      EXPECT_TRUE(torch::allclose(a.reward.index_select(0, rows), b.reward, 1e-5, 1e-6));
+      EXPECT_TRUE(torch::allclose(a.continues.index_select(0, rows), b.continues, 1e-5, 1e-6));
+    }
+  }
   if (GetParam().learns) {
     // Element 0's futures differ by their action.
     const at::Tensor f = model->features(a.state);

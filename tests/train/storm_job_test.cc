@@ -253,7 +253,7 @@ std::vector<at::Tensor> deterministic_outputs(StormJob& job, const data::Batch& 
   const at::Tensor recon = wm->decode(zd);
   const at::Tensor h = wm->sequence(zd, b.action, b.first);
   const models::storm::HeadOutputs heads = wm->heads(h);
-  const at::Tensor features = models::storm::WorldModelImpl::features(zd, h);
+  const at::Tensor features = torch::cat({zd, h}, -1);  // [z, h], as the contract's features
   std::vector<at::Tensor> out = {logits,         recon, h, heads.prior_logits, heads.reward_logits,
                                  heads.termination_logit, job.actor_critic().policy_logits(features),
                                  job.actor_critic().value(features)};

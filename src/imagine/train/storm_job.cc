@@ -19,7 +19,7 @@
 #include "imagine/core/finite.h"
 #include "imagine/core/log.h"
 #include "imagine/core/media.h"
-#include "imagine/nn/categorical.h"
+#include "imagine/agents/actor_critic/imagination.h"
 #include "imagine/train/evaluator.h"
 
 namespace imagine::train {
@@ -42,13 +42,6 @@ models::storm::WorldModelOptions world_model_options(const Config& config, const
   o.obs_size = spec.height;
   o.num_actions = spec.num_actions;
   return o;
-}
-
-// Samples one action per row from policy logits [B, A] by the exponential race (argmax of
-// p / E, E ~ Exp(1)), which draws from softmax(logits) without any host synchronisation.
-at::Tensor sample_actions(const at::Tensor& logits) {
-  const at::Tensor probs = torch::softmax(logits, -1);
-  return (probs / torch::empty_like(probs).exponential_(1.0)).argmax(-1);
 }
 
 // Gradient-norm clipping that keeps the norm a tensor (no host synchronisation).
@@ -173,6 +166,7 @@ StormJob::StormJob(const Config& config)
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   world_model_ = models::storm::WorldModel(world_model_options(config, env_.spec()));
   world_model_->to(device_);
+  imagination_model_ = std::make_unique<models::storm::StormWorldModel>(world_model_, obs_scale_);
   const auto& wm = config.world_model;
   world_model_optimiser_ = std::make_unique<torch::optim::Adam>(
       world_model_->parameters(), torch::optim::AdamOptions(wm.lr).eps(wm.adam_eps));
@@ -191,22 +185,17 @@ at::Tensor StormJob::acting_features(const ActingContext& context, const at::Ten
   const bool posterior = options_.acting == "posterior";
   if (!posterior && k == 0) return {};
   std::vector<at::Tensor> frames = context.obs;
-  if (posterior) frames.push_back(obs);
-  const at::Tensor z = world_model_->encode(torch::stack(frames).unsqueeze(0).to(device_), obs_scale_).z;  // [1, n, L]
-  at::Tensor h;
-  if (k == 0) {
-    h = torch::zeros({1, world_model_->options().dim}, z.options());
-  } else {
-    const at::Tensor actions = torch::tensor(context.actions, torch::kLong).unsqueeze(0).to(device_);
-    h = world_model_->sequence(z.narrow(1, 0, k), actions).select(1, k - 1);  // output of position t-1
-  }
-  at::Tensor z_t;
+  std::vector<int64_t> actions = context.actions;
   if (posterior) {
-    z_t = z.select(1, k);
-  } else {
-    z_t = nn::straight_through_sample(world_model_->heads(h).prior_logits).flatten(-2);
+    frames.push_back(obs);
+    actions.push_back(0);  // not consumed: the current frame's action is what we choose
   }
-  return models::storm::WorldModelImpl::features(z_t, h);
+  const at::Tensor o = torch::stack(frames).unsqueeze(0).to(device_);
+  const at::Tensor a = torch::tensor(actions, torch::kLong).unsqueeze(0).to(device_);
+  models::WorldStatePtr state = imagination_model_->observe(o, a, {});
+  // storm: consume the last previous step and act on the prior's guess of the current latent.
+  if (!posterior) state = imagination_model_->step(state, a.select(1, k - 1)).state;
+  return imagination_model_->features(state);
 }
 
 int64_t StormJob::policy_action(const ActingContext& context, const at::Tensor& obs) {
@@ -214,7 +203,7 @@ int64_t StormJob::policy_action(const ActingContext& context, const at::Tensor& 
   if (!features.defined()) return rng_.uniform_int(0, env_.spec().num_actions - 1);
   torch::NoGradGuard no_grad;
   Bf16Autocast autocast(device_, bf16_);
-  return sample_actions(actor_critic_->policy_logits(features)).item<int64_t>();
+  return agents::sample_actions(actor_critic_->policy_logits(features)).item<int64_t>();
 }
 
 void StormJob::store(const at::Tensor& obs, int64_t action, const envs::StepResult& r, bool first) {
@@ -292,31 +281,25 @@ models::storm::Losses StormJob::update_world_model() {
   return l;
 }
 
+models::WorldStatePtr StormJob::imagination_start(const data::Batch& context) {
+  // The reference's start: the context consumed with all its actions, the next latent a prior
+  // sample.
+  const int64_t l = context.obs.size(1);
+  const models::WorldStatePtr observed = imagination_model_->observe(context.obs, context.action, context.first);
+  return imagination_model_->step(observed, context.action.select(1, l - 1)).state;
+}
+
 agents::ImaginedRollout StormJob::imagine(const data::Batch& context) {
   torch::NoGradGuard no_grad;
   Bf16Autocast autocast(device_, bf16_);
   world_model_->eval();
-  const data::Batch c = context.to(device_);
-  models::storm::ImagineState state = world_model_->start(c.obs, c.action, c.first, obs_scale_);
-  const int64_t horizon = options_.imagination_horizon;
-  const bool soft_continue = options_.imagined_continue == "probability";
-  std::vector<at::Tensor> features, actions, rewards, continues;
-  for (int64_t i = 0; i < horizon; ++i) {
-    features.push_back(models::storm::WorldModelImpl::features(state.z, state.h));
-    const at::Tensor a = sample_actions(actor_critic_->policy_logits(features.back()));
-    const models::storm::ImagineStep s = world_model_->step(state, a);
-    actions.push_back(a);
-    rewards.push_back(s.reward);
-    continues.push_back(soft_continue ? torch::sigmoid(-s.termination_logit).to(s.reward.scalar_type())
-                                      : s.terminated.logical_not().to(s.reward.scalar_type()));
-  }
-  features.push_back(models::storm::WorldModelImpl::features(state.z, state.h));
-  agents::ImaginedRollout r;
-  r.features = torch::stack(features);
-  r.actions = torch::stack(actions);
-  r.rewards = torch::stack(rewards);
-  r.continues = torch::stack(continues);
-  return r;
+  const auto policy = [this](const at::Tensor& features) {
+    return agents::sample_actions(actor_critic_->policy_logits(features));
+  };
+  return agents::imagine(*imagination_model_, imagination_start(context.to(device_)), policy,
+                         options_.imagination_horizon,
+                         options_.imagined_continue == "probability" ? agents::ImaginedContinue::kProbability
+                                                                     : agents::ImaginedContinue::kThreshold);
 }
 
 agents::ActorCriticLosses StormJob::update_actor_critic() {
@@ -381,19 +364,22 @@ void StormJob::write_media() {
     const int64_t ctx = std::min(context, length - 1);
     const int64_t horizon = std::min(length, max_positions) - ctx;
     const data::Batch d = recent.to(device_);
-    const at::Tensor ctx_obs = d.obs.narrow(1, 0, ctx), ctx_act = d.action.narrow(1, 0, ctx);
-    const at::Tensor ctx_first = d.first.narrow(1, 0, ctx);
     std::vector<at::Tensor> open_loop, policy;
-    auto open_state = world_model_->start(ctx_obs, ctx_act, ctx_first, obs_scale_);
-    auto policy_state = world_model_->start(ctx_obs, ctx_act, ctx_first, obs_scale_);
+    data::Batch start;
+    start.obs = d.obs.narrow(1, 0, ctx);
+    start.action = d.action.narrow(1, 0, ctx);
+    start.first = d.first.narrow(1, 0, ctx);
+    models::WorldStatePtr open_state = imagination_start(start);
+    models::WorldStatePtr policy_state = open_state;
+    auto latent = [](const models::WorldStatePtr& s) { return models::storm::StormWorldModel::state_of(s).z; };
     for (int64_t i = 0; i < horizon; ++i) {
-      open_loop.push_back(open_state.z);
-      policy.push_back(policy_state.z);
+      open_loop.push_back(latent(open_state));
+      policy.push_back(latent(policy_state));
       if (i + 1 == horizon) break;
-      world_model_->step(open_state, d.action.select(1, ctx + i));
-      const at::Tensor a = sample_actions(
-          actor_critic_->policy_logits(models::storm::WorldModelImpl::features(policy_state.z, policy_state.h)));
-      world_model_->step(policy_state, a);
+      open_state = imagination_model_->step(open_state, d.action.select(1, ctx + i)).state;
+      const at::Tensor a =
+          agents::sample_actions(actor_critic_->policy_logits(imagination_model_->features(policy_state)));
+      policy_state = imagination_model_->step(policy_state, a).state;
     }
     const at::Tensor context_recon = recon.narrow(0, 0, ctx);
     const auto real_all = to_frames(real.narrow(0, 0, ctx + horizon));

@@ -32,7 +32,7 @@
 #include "imagine/core/rng.h"
 #include "imagine/data/replay_buffer.h"
 #include "imagine/envs/vector_env.h"
-#include "imagine/models/storm/world_model.h"
+#include "imagine/models/storm/storm_world_model.h"
 #include "imagine/train/job.h"
 
 namespace torch::optim {
@@ -79,11 +79,13 @@ class StormJob : public Job {
   models::storm::Losses update_world_model();
   // One actor-critic update on an imagination from sampled contexts.
   agents::ActorCriticLosses update_actor_critic();
-  // Writes media/reconstruction-<step>.gif and media/imagination-<step>.gif (needs a media dir).
   std::vector<at::Tensor> actor_critic_parameters();
+  // Writes media/reconstruction-<step>.gif and media/imagination-<step>.gif (needs a media dir).
   void write_media();
 
   models::storm::WorldModel& world_model() { return world_model_; }
+  // The world model behind the world-model contract (shares its parameters).
+  models::storm::StormWorldModel& imagination_model() { return *imagination_model_; }
   agents::ActorCritic& actor_critic() { return *actor_critic_; }
   const data::ReplayBuffer& replay() const { return replay_; }
   // The generator of replay windows and warm-up actions (for callers that sample contexts).
@@ -100,6 +102,9 @@ class StormJob : public Job {
   // the action must be uniform (storm mode, first step of an episode).
   at::Tensor acting_features(const ActingContext& context, const at::Tensor& obs);
   int64_t policy_action(const ActingContext& context, const at::Tensor& obs);
+  // The imagination's start from context windows (on the device): all L positions consumed
+  // and the next latent sampled from the prior, as the reference does.
+  models::WorldStatePtr imagination_start(const data::Batch& context);
   // obs: current observation [C, H, W]; first: it starts an episode.
   void store(const at::Tensor& obs, int64_t action, const envs::StepResult& result, bool first);
   void rebuild_replay(const envs::VectorEnv::History& history);
@@ -115,6 +120,7 @@ class StormJob : public Job {
   bool bf16_;  // precision = "bf16": forward passes under bf16 autocast
   data::ReplayBuffer replay_;
   models::storm::WorldModel world_model_{nullptr};
+  std::unique_ptr<models::storm::StormWorldModel> imagination_model_;
   std::unique_ptr<torch::optim::Adam> world_model_optimiser_;
   std::unique_ptr<agents::ActorCritic> actor_critic_;
   Rng rng_;

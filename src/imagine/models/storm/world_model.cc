@@ -143,15 +143,18 @@ at::Tensor WorldModelImpl::decode(const at::Tensor& z) {
 }
 
 at::Tensor WorldModelImpl::embed(const at::Tensor& z, const at::Tensor& action, int64_t position) {
-  TORCH_CHECK(z.dim() == 3 && z.size(2) == options_.latent_dim() && action.dim() == 2 &&
-                  action.size(0) == z.size(0) && action.size(1) == z.size(1),
-              "tokens need z [B, T, ", options_.latent_dim(), "] and action [B, T], got ", z.sizes(), " and ",
-              action.sizes());
+  const bool one_hot_given = action.is_floating_point();
+  TORCH_CHECK(z.dim() == 3 && z.size(2) == options_.latent_dim() && action.size(0) == z.size(0) &&
+                  action.dim() == (one_hot_given ? 3 : 2) && action.size(1) == z.size(1) &&
+                  (!one_hot_given || action.size(2) == options_.num_actions),
+              "tokens need z [B, T, ", options_.latent_dim(), "] and action [B, T] int64 or [B, T, ",
+              options_.num_actions, "] float, got ", z.sizes(), " and ", action.sizes());
   const int64_t t = z.size(1);
   TORCH_CHECK(position + t <= options_.max_positions, "sequence of ", position + t, " positions exceeds max_positions ",
               options_.max_positions);
-  at::Tensor one_hot = torch::zeros({z.size(0), t, options_.num_actions}, z.options())
-                           .scatter_(-1, action.to(torch::kLong).unsqueeze(-1), 1.0);
+  const at::Tensor one_hot = one_hot_given ? action.to(z.scalar_type())
+                                           : torch::zeros({z.size(0), t, options_.num_actions}, z.options())
+                                                 .scatter_(-1, action.to(torch::kLong).unsqueeze(-1), 1.0);
   at::Tensor tokens = stem_->forward(torch::cat({z, one_hot}, -1));
   return position_norm_(tokens + positions_->weight.narrow(0, position, t));
 }
@@ -225,42 +228,14 @@ Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, con
   return out;
 }
 
-ImagineState WorldModelImpl::start(const at::Tensor& obs, const at::Tensor& action, const at::Tensor& first,
-                                   double obs_scale) {
-  torch::NoGradGuard no_grad;
-  return start_from_latents(encode(obs, obs_scale).z, action, first);
+nn::KVCache WorldModelImpl::make_cache(int64_t batch, const at::Tensor& like) const {
+  return transformer_->make_cache(batch, options_.max_positions, like);
 }
 
-ImagineState WorldModelImpl::start_from_latents(const at::Tensor& z, const at::Tensor& action, const at::Tensor& first) {
-  torch::NoGradGuard no_grad;
-  TORCH_CHECK(z.dim() == 3 && z.size(1) >= 1, "start needs z [B, L >= 1, V*K], got ", z.sizes());
-  ImagineState state;
-  state.cache = transformer_->make_cache(z.size(0), options_.max_positions, z);
-  at::Tensor h = transformer_->forward_cached(embed(z, action, 0), state.cache, first);
-  state.h = h.select(1, h.size(1) - 1);
-  state.z = sample_prior(prior_logits(state.h));
-  return state;
+at::Tensor WorldModelImpl::forward_cached(const at::Tensor& z, const at::Tensor& action, nn::KVCache& cache,
+                                          const at::Tensor& first) {
+  return transformer_->forward_cached(embed(z, action, cache.length), cache, first);
 }
-
-ImagineStep WorldModelImpl::step(ImagineState& state, const at::Tensor& action) {
-  torch::NoGradGuard no_grad;
-  TORCH_CHECK(action.dim() == 1 && action.size(0) == state.z.size(0), "step needs action [", state.z.size(0),
-              "], got ", action.sizes());
-  at::Tensor tokens = embed(state.z.unsqueeze(1), action.unsqueeze(1), state.cache.length);
-  at::Tensor h = transformer_->forward_cached(tokens, state.cache).squeeze(1);
-  HeadOutputs head = heads(h);
-  ImagineStep out;
-  out.z_next = sample_prior(head.prior_logits);
-  out.h_next = h;
-  out.reward = two_hot_.predict(head.reward_logits);
-  out.termination_logit = head.termination_logit;
-  out.terminated = head.termination_logit > 0;
-  state.z = out.z_next;
-  state.h = h;
-  return out;
-}
-
-at::Tensor WorldModelImpl::features(const at::Tensor& z, const at::Tensor& h) { return torch::cat({z, h}, -1); }
 
 ParameterCounts WorldModelImpl::parameter_counts() const {
   ParameterCounts c;

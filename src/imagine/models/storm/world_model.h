@@ -45,23 +45,6 @@ struct HeadOutputs {
   at::Tensor termination_logit;   // [...]
 };
 
-// State of an imagination rollout: the KV cache of everything consumed so far, the last
-// transformer output and the latent the next step will consume. A copy shares the cache
-// tensors (steps on either write into the same memory).
-struct ImagineState {
-  nn::KVCache cache;
-  at::Tensor z;  // [B, V*K] latent for the next position (a prior sample)
-  at::Tensor h;  // [B, D] output of the last consumed position
-};
-
-struct ImagineStep {
-  at::Tensor z_next;      // [B, V*K] prior sample of the next latent
-  at::Tensor h_next;      // [B, D] output of the position that consumed (z, action)
-  at::Tensor reward;      // [B] float, expected reward of the action
-  at::Tensor terminated;  // [B] bool, termination logit > 0
-  at::Tensor termination_logit;  // [B]
-};
-
 struct ParameterCounts {
   int64_t encoder = 0;
   int64_t posterior = 0;
@@ -89,17 +72,16 @@ class WorldModelImpl : public torch::nn::Module {
   Losses loss(const at::Tensor& obs, const at::Tensor& action, const at::Tensor& reward,
               const at::Tensor& termination_target, const at::Tensor& first, double obs_scale);
 
-  // Imagination runs without autograd. obs: [B, L, C, H, W], action: [B, L], first: [B, L]
-  // bool or undefined. Encodes the context, fills a KV cache of max_positions and samples the
-  // next latent from the prior of the last position.
-  ImagineState start(const at::Tensor& obs, const at::Tensor& action, const at::Tensor& first, double obs_scale);
-  // The same from latents z: [B, L, V*K] (e.g. posterior samples already computed).
-  ImagineState start_from_latents(const at::Tensor& z, const at::Tensor& action, const at::Tensor& first = {});
-  // Consumes (state.z, action [B] int64) as one new position and advances the state.
-  ImagineStep step(ImagineState& state, const at::Tensor& action);
+  // Incremental decoding, for imagination and acting (models/storm/storm_world_model.h):
+  // an empty cache of max_positions for `batch` rows, and z: [B, S, V*K] with action [B, S]
+  // int64 or [B, S, A] float (one-hots, relaxed ones too) as positions cache.length.. ->
+  // h [B, S, D], written into the cache.
+  nn::KVCache make_cache(int64_t batch, const at::Tensor& like) const;
+  at::Tensor forward_cached(const at::Tensor& z, const at::Tensor& action, nn::KVCache& cache,
+                            const at::Tensor& first = {});
+  // prior_logits [..., V, K] -> straight-through one-hot sample [..., V*K].
+  at::Tensor sample_prior(const at::Tensor& prior_logits);
 
-  // z: [..., V*K], h: [..., D] -> [..., V*K + D]
-  static at::Tensor features(const at::Tensor& z, const at::Tensor& h);
   int64_t feature_dim() const { return options_.latent_dim() + options_.dim; }
 
   ParameterCounts parameter_counts() const;
@@ -107,8 +89,8 @@ class WorldModelImpl : public torch::nn::Module {
   const nn::TwoHot& reward_two_hot() const { return two_hot_; }
 
  private:
-  at::Tensor embed(const at::Tensor& z, const at::Tensor& action, int64_t position);  // tokens + positions
-  at::Tensor sample_prior(const at::Tensor& prior_logits);                            // -> [..., V*K]
+  // Tokens + positions; action [B, T] int64 or [B, T, A] float one-hots.
+  at::Tensor embed(const at::Tensor& z, const at::Tensor& action, int64_t position);
   at::Tensor prior_logits(const at::Tensor& h);  // h [..., D] -> [..., V, K] after unimix
   // x in the parameters' dtype: under bf16 autocast the posterior, prior and decoder (whose
   // last layers are autocast Linear / ConvTranspose) hand back fp32, so sampling and losses
