@@ -40,8 +40,10 @@ if(NOT IMAGINE_PYTHON STREQUAL "OFF")
   endif()
   if(NOT _missing)
     set(IMAGINE_HAVE_PYTHON 1)
-    # The static layers go into a shared module: they must be position-independent code.
-    set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+    # The static layers go into a shared module: they must be position-independent code. Every
+    # target gets -fPIC (not CMake's -fPIE for executables), because executables reuse the
+    # libraries' precompiled header, which is only valid under the same setting.
+    add_compile_options(-fPIC)
   elseif(IMAGINE_PYTHON STREQUAL "ON")
     string(REPLACE ";" ", " _missing "${_missing}")
     message(FATAL_ERROR "IMAGINE_PYTHON=ON but missing: ${_missing}")

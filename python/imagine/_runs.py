@@ -89,7 +89,8 @@ class Run:
         return list(_imagine.checkpoint_steps(os.path.join(self.path, "checkpoints")))
 
     def checkpoint_path(self, step):
-        return os.path.join(self.path, "checkpoints", f"step-{step}.pt")
+        """The file of the checkpoint at ``step`` (core/checkpoint.cc names them so)."""
+        return os.path.join(self.path, "checkpoints", f"step-{int(step):09d}.pt")
 
     @property
     def manifest(self):

@@ -43,8 +43,9 @@ PYBIND11_MODULE(_imagine, m) {
       "imagine.UnavailableError", "A feature this build does not include (e.g. Atari without ALE).", g_error, nullptr);
   py::tuple oom_bases = py::make_tuple(py::handle(g_error), py::handle(PyExc_MemoryError));
   g_out_of_memory = PyErr_NewExceptionWithDoc(
-      "imagine.OutOfMemoryError", "The sizes asked for need more memory than this machine has.", g_error,
-      oom_bases.ptr());
+      "imagine.OutOfMemoryError", "The sizes asked for need more memory than this machine has.", oom_bases.ptr(),
+      nullptr);
+  if (!g_error || !g_unavailable || !g_out_of_memory) throw py::error_already_set();
   m.attr("Error") = py::handle(g_error);
   m.attr("UnavailableError") = py::handle(g_unavailable);
   m.attr("OutOfMemoryError") = py::handle(g_out_of_memory);

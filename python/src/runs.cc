@@ -13,11 +13,24 @@
 #include "bindings.h"
 #include "imagine/cli/common.h"
 #include "imagine/core/checkpoint.h"
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/run_dir.h"
 #include "imagine/envs/registry.h"
 #include "imagine/train/job.h"
 #include "world_model.h"
+
+// The main line's loader of any run's world model, when this tree has it. Without it, the
+// world model comes from the run's own job (STORM) or as `imagine rollout` loads it (env_model).
+#if __has_include("imagine/train/run_models.h")
+#include "imagine/train/run_models.h"
+#define IMAGINE_PYTHON_RUN_MODELS 1
+#else
+#include "imagine/models/ssm/ssm_world_model.h"
+#include "imagine/train/env_model_job.h"
+#include "imagine/train/storm_job.h"
+#define IMAGINE_PYTHON_RUN_MODELS 0
+#endif
 
 namespace imagine::python {
 
@@ -25,10 +38,13 @@ namespace {
 
 // Restores LibTorch's default CPU generator on scope exit: loading, evaluating and training
 // seed it as the command does, which must not change what the caller's torch draws next.
+// A handle to LibTorch's default CPU generator (copies share the generator).
+at::Generator cpu_generator() { return at::detail::getDefaultCPUGenerator(); }
+
 class TorchRngGuard {
  public:
-  TorchRngGuard() : state_(at::detail::getDefaultCPUGenerator().get_state()) {}
-  ~TorchRngGuard() { at::detail::getDefaultCPUGenerator().set_state(state_); }
+  TorchRngGuard() : state_(cpu_generator().get_state()) {}
+  ~TorchRngGuard() { cpu_generator().set_state(state_); }
   TorchRngGuard(const TorchRngGuard&) = delete;
   TorchRngGuard& operator=(const TorchRngGuard&) = delete;
 
@@ -75,18 +91,40 @@ class Run {
     TorchRngGuard rng;
     cli::apply_runtime(config_);
     // The generator as `imagine eval` has it when it evaluates: right after loading.
-    at::detail::getDefaultCPUGenerator().set_state(loaded_rng_);
+    cpu_generator().set_state(loaded_rng_);
     py::gil_scoped_release release;
     return j.evaluate(episodes, seed);
   }
 
   std::shared_ptr<WorldModelHandle> world_model() {
-    if (!world_model_) {
-      ThreadsGuard threads;
-      TorchRngGuard rng;
-      cli::apply_runtime(config_);
-      world_model_ = load_run_world_model(dir_, config_, checkpoint_, spec());
+    if (world_model_) return world_model_;
+    ThreadsGuard threads;
+    TorchRngGuard rng;
+    cli::apply_runtime(config_);
+    std::shared_ptr<models::WorldModel> model;
+#if IMAGINE_PYTHON_RUN_MODELS
+    if (checkpoint_)
+      throw UserError("run.world_model loads the run's latest checkpoint; load the run without checkpoint= for it");
+    model = train::load_world_model(path_);
+#else
+    if (config_.kind == "storm") {
+      job();
+      auto* storm = dynamic_cast<train::StormJob*>(job_.get());
+      if (!storm) throw UserError("run '" + path_ + "': its job is not a STORM job");
+      storm->world_model()->eval();  // inference: no dropout
+      // Shares the job's parameters; the handle keeps the job alive.
+      model = std::shared_ptr<models::WorldModel>(job_, &storm->imagination_model());
+    } else if (config_.kind == "env_model") {
+      const auto path = find_checkpoint(dir_.checkpoints_dir(), checkpoint_);
+      if (!path) throw UserError("run '" + path_ + "' has no checkpoint");
+      // The dataset gives the model's frame shape (`imagine rollout` loads the model the same way).
+      const auto dataset = train::load_env_model_dataset(config_.env_model.dataset, "dataset");
+      model = std::make_shared<models::ssm::SsmWorldModel>(train::load_env_model(config_, dataset, *path));
+    } else {
+      throw UserError("a '" + config_.kind + "' run has no world model");
     }
+#endif
+    world_model_ = std::make_shared<WorldModelHandle>(std::move(model), spec(), parse_device(config_.device), config_.kind);
     return world_model_;
   }
 
@@ -105,12 +143,12 @@ class Run {
     ThreadsGuard threads;
     TorchRngGuard rng;
     cli::apply_runtime(config_);
-    auto job = train::make_job(config_);
+    std::shared_ptr<train::Job> job = train::make_job(config_);
     const auto checkpoint = find_checkpoint(dir_.checkpoints_dir(), checkpoint_);
     if (!checkpoint) throw UserError("run '" + path_ + "' has no checkpoint");
     step_ = load_checkpoint(*checkpoint, job->kind(),
                             [&](InputArchive& a, const nlohmann::json& meta) { job->load(a, meta); });
-    loaded_rng_ = at::detail::getDefaultCPUGenerator().get_state();
+    loaded_rng_ = cpu_generator().get_state();
     job_ = std::move(job);
     return *job_;
   }
@@ -120,7 +158,7 @@ class Run {
   train::Config config_;
   std::optional<int64_t> checkpoint_;
   std::optional<envs::EnvSpec> spec_;
-  std::unique_ptr<train::Job> job_;
+  std::shared_ptr<train::Job> job_;
   int64_t step_ = 0;
   at::Tensor loaded_rng_;
   std::optional<train::Policy> policy_;
@@ -201,6 +239,7 @@ void bind_runs(py::module_& m) {
   m.def("train", &train_command, py::arg("files"), py::arg("sets"), py::arg("run_dir"), py::arg("force"),
         py::arg("resume"), py::arg("stop_at"), "`imagine train` in this process; returns (run directory, exit code)");
   m.def("checkpoint_steps", &checkpoint_steps, py::arg("dir"), "steps of the checkpoint files in dir, ascending");
+  m.attr("has_run_models") = bool(IMAGINE_PYTHON_RUN_MODELS);
 }
 
 }  // namespace imagine::python

@@ -4,20 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "imagine/core/checkpoint.h"
-#include "imagine/core/device.h"
 #include "imagine/core/error.h"
-
-// The main line's loader of any run's world model (env_model and storm runs), when this tree
-// has it; otherwise the env_model runs' models are loaded here as `imagine rollout` loads them.
-#if __has_include("imagine/train/run_models.h")
-#include "imagine/train/run_models.h"
-#define IMAGINE_PYTHON_RUN_MODELS 1
-#else
-#include "imagine/models/ssm/ssm_world_model.h"
-#include "imagine/train/env_model_job.h"
-#define IMAGINE_PYTHON_RUN_MODELS 0
-#endif
 
 namespace imagine::python {
 
@@ -103,26 +90,6 @@ at::Tensor WorldModelHandle::decode(const StateHandle& state) const {
   const auto& s = own(state);
   py::gil_scoped_release release;
   return model_->decode(s);
-}
-
-std::shared_ptr<WorldModelHandle> load_run_world_model(const RunDir& dir, const train::Config& config,
-                                                       std::optional<int64_t> checkpoint, const envs::EnvSpec& spec) {
-  std::shared_ptr<models::WorldModel> model;
-#if IMAGINE_PYTHON_RUN_MODELS
-  if (checkpoint)
-    throw UserError("run.world_model loads the run's latest checkpoint; load the run without checkpoint= for it");
-  model = train::load_world_model(dir.path());
-#else
-  if (config.kind != "env_model")
-    throw UnavailableError("run.world_model: this build loads the world models of env_model runs only; a '" +
-                           config.kind + "' run's model is not behind the world-model contract here yet");
-  const auto path = find_checkpoint(dir.checkpoints_dir(), checkpoint);
-  if (!path) throw UserError("run '" + dir.path() + "' has no checkpoint");
-  // The dataset gives the model's frame shape (`imagine rollout` loads the model the same way).
-  const auto dataset = train::load_env_model_dataset(config.env_model.dataset, "dataset");
-  model = std::make_shared<models::ssm::SsmWorldModel>(train::load_env_model(config, dataset, *path));
-#endif
-  return std::make_shared<WorldModelHandle>(std::move(model), spec, parse_device(config.device), config.kind);
 }
 
 void bind_world_model(py::module_& m) {

@@ -3,13 +3,10 @@
 // checked here (shapes, dtypes, action range, which model made a state) so that a mistake is a
 // Python exception naming it, never a failure deep inside a model.
 #include <memory>
-#include <optional>
 
 #include "bindings.h"
-#include "imagine/core/run_dir.h"
 #include "imagine/envs/env.h"
 #include "imagine/models/world_model.h"
-#include "imagine/train/config.h"
 
 namespace imagine::python {
 
@@ -48,9 +45,5 @@ class WorldModelHandle {
   c10::Device device_;
   std::string kind_;
 };
-
-// The world model of a run (its latest checkpoint, or `checkpoint`).
-std::shared_ptr<WorldModelHandle> load_run_world_model(const RunDir& dir, const train::Config& config,
-                                                       std::optional<int64_t> checkpoint, const envs::EnvSpec& spec);
 
 }  // namespace imagine::python

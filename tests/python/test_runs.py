@@ -159,18 +159,38 @@ def test_world_model_rejects_bad_input(env_model_run):
         other.step(state, np.array([0, 1]))
 
 
-def test_storm_world_model_or_a_clear_unavailable_error(storm_run):
-    try:
-        wm = storm_run.world_model
-    except imagine.UnavailableError as e:
-        assert "env_model runs only" in str(e)
-        return
-    obs = np.zeros((2, wm.context, 4, 10, 10), dtype=np.uint8)
+def test_storm_world_model_imagines_from_real_frames(storm_run):
+    wm = storm_run.world_model
+    assert wm.kind == "storm" and wm.observation_shape == (4, 10, 10)
+    env = imagine.make_vec("minatar/breakout", num_envs=2, seed=0)
+    obs, _ = env.reset()
+    frames, actions = [obs.copy()], []
+    for _ in range(5):
+        actions.append(np.array([1, 2]))
+        obs, *_ = env.step(actions[-1])
+        frames.append(obs.copy())
+    actions.append(np.array([0, 0]))  # the action at the last frame is not consumed yet
+    context = np.stack(frames, axis=1)  # [2, 6, 4, 10, 10]
+    first = np.zeros((2, 6), dtype=bool)
+    first[:, 0] = True
     with torch.no_grad():
-        state = wm.observe(obs, action=np.zeros((2, wm.context), dtype=np.int64),
-                           first=np.zeros((2, wm.context), dtype=bool))
+        state = wm.observe(context, action=np.stack(actions, axis=1), first=first)
+        assert state.batch == 2 and wm.features(state).shape == (2, wm.feature_dim)
         out = wm.step(state, np.array([0, 1]))
-        assert wm.decode(out.state).shape == (2, 4, 10, 10)
+        assert out.reward.shape == (2,) and out.continues.shape == (2,)
+        assert torch.all((0 <= out.continues) & (out.continues <= 1))
+        frame = wm.decode(out.state)
+        assert frame.shape == (2, 4, 10, 10) and 0 <= frame.min() and frame.max() <= 1
+        assert wm.feature_map(out.state) is None  # STORM's state is not a feature map
+        rollout = wm.rollout(wm.branch(state, 3), torch.zeros((4, 6), dtype=torch.int64))
+        assert rollout.frames.shape == (4, 6, 4, 10, 10)
+    # The state after observe() is untouched by stepping it: a second step from it works the same.
+    with torch.no_grad():
+        torch.manual_seed(5)
+        a = wm.step(state, np.array([0, 1])).reward
+        torch.manual_seed(5)
+        b = wm.step(state, np.array([0, 1])).reward
+    assert torch.equal(a, b)
 
 
 def test_env_model_runs_have_no_policy(env_model_run):
