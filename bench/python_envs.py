@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Environment throughput from Python against the C++ VectorEnv (docs/results.md, "Python").
 
-For each id and number of envs: env steps/s of imagine.make_vec stepped from Python with a
-random policy whose actions are drawn in NumPy, and of the C++ VectorEnv measured in the same
-process exactly as `imagine bench envs` measures it (random actions, one thread). Both step the
-same environments; the ratio is what the Python layer costs.
+For each id and number of envs: env steps/s of the C++ VectorEnv measured in this process
+exactly as `imagine bench envs` measures it (random actions from the library's generator, one
+thread), and of imagine.make_vec stepped from Python (one thread) with a random policy whose
+actions are drawn in NumPy each step, and with one fixed action array (what the Python layer
+itself costs, without the policy's draw).
 
     PYTHONPATH=build/release/python /usr/bin/python3 bench/python_envs.py [--seconds 2] [--ids a,b]
 """
@@ -18,17 +19,20 @@ import imagine
 from imagine import _imagine
 
 
-def python_rate(id, num_envs, seconds, warmup=0.2):
+def python_rate(id, num_envs, seconds, draw=True, warmup=0.2):
+    """Env steps/s from Python; draw=False steps one fixed action array (the layer's own cost,
+    without the policy's)."""
     env = imagine.make_vec(id, num_envs=num_envs, seed=1)
     env.reset()
     rng = np.random.default_rng(1)
     n = env.num_actions
+    fixed = rng.integers(0, n, size=num_envs)
 
     def run(until):
         steps = 0
         while time.perf_counter() < until:
             for _ in range(16):  # the clock is read once per 16 steps
-                env.step(rng.integers(0, n, size=num_envs))
+                env.step(rng.integers(0, n, size=num_envs) if draw else fixed)
             steps += 16
         return steps
 
@@ -44,13 +48,16 @@ def main():
     parser.add_argument("--envs", default="1,64,1024")
     parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds of each measurement")
     args = parser.parse_args()
-    print("| id | envs | Python steps/s | C++ VectorEnv steps/s | Python / C++ |")
-    print("|---|---|---|---|---|")
+    print("| id | envs | C++ VectorEnv steps/s | Python, NumPy random policy | ratio "
+          "| Python, fixed actions | ratio |")
+    print("|---|---|---|---|---|---|---|")
     for id in args.ids.split(","):
         for n in map(int, args.envs.split(",")):
-            py = python_rate(id, n, args.seconds)
             cpp = _imagine.bench_vector([f"env.id={id}"], n, 1, args.seconds)
-            print(f"| {id} | {n} | {py:,.0f} | {cpp:,.0f} | {py / cpp:.0%} |", flush=True)
+            py = python_rate(id, n, args.seconds)
+            fixed = python_rate(id, n, args.seconds, draw=False)
+            print(f"| {id} | {n} | {cpp:,.0f} | {py:,.0f} | {py / cpp:.0%} | {fixed:,.0f} | {fixed / cpp:.0%} |",
+                  flush=True)
 
 
 if __name__ == "__main__":
