@@ -6,9 +6,11 @@
 // States are opaque to agents and immutable: step() and branch() return new states and never
 // write into the ones they are given, so one state can be stepped into several futures.
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace torch::serialize {
 class OutputArchive;
@@ -62,6 +64,11 @@ class WorldModel {
   // The model's parameters and buffers (nothing for models without any).
   virtual void save(torch::serialize::OutputArchive& archive) const = 0;
   virtual void load(torch::serialize::InputArchive& archive) = 0;
+  virtual std::vector<at::Tensor> parameters() const { return {}; }
+  virtual void to(const c10::Device& /*device*/) {}
+  // Training mode (dropout, batch statistics) or evaluation mode.
+  virtual void train(bool /*on*/) {}
+  void eval() { train(false); }
 };
 
 // action: [B] int64 or [B, jump * num_actions] float -> [B, jump * num_actions] float, the

@@ -4,6 +4,8 @@
 // env_model.eval_every updates on a fixed set of held-out sequences.
 #include "imagine/train/env_model_job.h"
 
+#include "imagine/models/ssm/ssm_world_model.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -76,20 +78,32 @@ void validate_env_model(const Config& config, const envs::EnvSpec& spec) {
   o.validate();
 }
 
-ssm::EnvModelOptions resolve_env_model_options(const Config& config, const data::ReplayBuffer& dataset) {
+ssm::EnvModelOptions resolve_env_model_options(const Config& config) {
   ssm::EnvModelOptions o = config.env_model;  // the EnvModelOptions part of the section
   const envs::EnvSpec spec = envs::default_registry().make(config.env)->spec();
-  const auto env_shape = spec.obs_shape();
+  o.image_channels = spec.channels;
+  o.image_size = spec.height;
+  o.num_actions = spec.num_actions;
+  o.validate();
+  return o;
+}
+
+ssm::EnvModelOptions resolve_env_model_options(const Config& config, const data::ReplayBuffer& dataset) {
+  const auto env_shape = envs::default_registry().make(config.env)->spec().obs_shape();
   if (env_shape != dataset.obs_shape())
     throw UserError(fmt::format("the dataset's frames are [{}] but env.id = {} with env.obs = {} gives [{}]; set [env] "
                                 "to the environment the dataset was collected from",
                                 fmt::join(dataset.obs_shape(), ", "), config.env.id, config.env.obs,
                                 fmt::join(env_shape, ", ")));
-  o.image_channels = dataset.obs_shape()[0];
-  o.image_size = dataset.obs_shape()[1];
-  o.num_actions = spec.num_actions;
-  o.validate();
-  return o;
+  return resolve_env_model_options(config);
+}
+
+std::shared_ptr<models::WorldModel> env_model_world_model(const Config& config, InputArchive& archive) {
+  ssm::EnvModel model(resolve_env_model_options(config));
+  InputArchive m;
+  archive.read("model", m);
+  model->load(m);
+  return std::make_shared<ssm::SsmWorldModel>(model);
 }
 
 std::vector<ssm::SequenceBatch> sample_sequences(const data::ReplayBuffer& dataset, const ssm::EnvModelOptions& o,

@@ -3,13 +3,16 @@
 // dataset loading with its checks, the model options a run resolves, a fixed set of
 // held-out sequences and their evaluation, and loading a trained model from a checkpoint.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "imagine/core/checkpoint.h"
 #include "imagine/data/replay_buffer.h"
 #include "imagine/envs/env.h"
 #include "imagine/models/ssm/env_model.h"
 #include "imagine/models/ssm/evaluation.h"
+#include "imagine/models/world_model.h"
 #include "imagine/train/config.h"
 
 namespace imagine::train {
@@ -32,6 +35,11 @@ std::string env_model_heldout_path(const Config& config);
 // config.env_model completed with the frame shape of `dataset` and the action count of
 // config.env; raises UserError when the dataset's frames do not match the environment.
 models::ssm::EnvModelOptions resolve_env_model_options(const Config& config, const data::ReplayBuffer& dataset);
+// The same from config.env alone (a trained run needs no dataset to rebuild its model).
+models::ssm::EnvModelOptions resolve_env_model_options(const Config& config);
+
+// The model of an env_model checkpoint's archive behind the world-model contract.
+std::shared_ptr<models::WorldModel> env_model_world_model(const Config& config, InputArchive& archive);
 
 // `count` sequences (context + horizon model frames, jumpy-subsampled) drawn within episodes
 // from `dataset` with a generator seeded by `seed`, in batches of at most `batch`.

@@ -21,9 +21,9 @@ Policy Job::policy() { throw UserError("a '" + kind() + "' run has no acting pol
 
 const std::vector<JobKind>& job_kinds() {
   static const std::vector<JobKind> kinds = {
-      {"storm", validate_storm, make_storm_job, true},
-      {"a2c", {}, make_a2c_job, true},
-      {"env_model", validate_env_model, make_env_model_job, false},
+      {"storm", validate_storm, make_storm_job, true, storm_world_model},
+      {"a2c", {}, make_a2c_job, true, {}},
+      {"env_model", validate_env_model, make_env_model_job, false, env_model_world_model},
   };
   return kinds;
 }

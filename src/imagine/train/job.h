@@ -11,6 +11,7 @@
 
 #include "imagine/core/checkpoint.h"
 #include "imagine/envs/env.h"
+#include "imagine/models/world_model.h"
 #include "imagine/train/config.h"
 #include "imagine/train/evaluator.h"
 
@@ -50,6 +51,9 @@ struct JobKind {
   // Evaluated by playing complete episodes (`evaluate`); otherwise by its own measure
   // (environment models: held-out likelihood).
   bool plays_episodes = true;
+  // The trained world model in a checkpoint of this kind (behind the world-model contract,
+  // options resolved from the config and its environment); empty for kinds without one.
+  std::function<std::shared_ptr<models::WorldModel>(const Config&, InputArchive&)> world_model;
 };
 
 // Every kind, in the order of the config's `kind` choices.

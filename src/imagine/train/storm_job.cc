@@ -19,6 +19,7 @@
 #include "imagine/core/finite.h"
 #include "imagine/core/log.h"
 #include "imagine/core/media.h"
+#include "imagine/envs/registry.h"
 #include "imagine/agents/actor_critic/imagination.h"
 #include "imagine/train/evaluator.h"
 
@@ -609,5 +610,14 @@ std::vector<double> StormJob::evaluate(int64_t episodes, uint64_t seed) {
 }
 
 std::unique_ptr<Job> make_storm_job(const Config& config) { return std::make_unique<StormJob>(config); }
+
+std::shared_ptr<models::WorldModel> storm_world_model(const Config& config, InputArchive& archive) {
+  const envs::EnvSpec spec = envs::default_registry().make(config.env)->spec();
+  models::storm::WorldModel module(world_model_options(config, spec));
+  InputArchive m;
+  archive.read("world_model", m);
+  module->load(m);
+  return std::make_shared<models::storm::StormWorldModel>(module, spec.obs_scale);
+}
 
 }  // namespace imagine::train

@@ -45,6 +45,9 @@ namespace imagine::train {
 // world model's options for this environment, the actor-critic's, memory); see validate().
 void validate_storm(const Config& config, const envs::EnvSpec& spec);
 
+// The world model of a storm checkpoint's archive behind the world-model contract.
+std::shared_ptr<models::WorldModel> storm_world_model(const Config& config, InputArchive& archive);
+
 class StormJob : public Job {
  public:
   explicit StormJob(const Config& config);

@@ -23,6 +23,9 @@ class SsmWorldModel : public models::WorldModel {
   int64_t context() const override { return model_->options().context; }
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
+  std::vector<at::Tensor> parameters() const override { return model_->parameters(); }
+  void to(const c10::Device& device) override { model_->to(device); }
+  void train(bool on) override { model_->train(on); }
 
   EnvModel& model() { return model_; }
 

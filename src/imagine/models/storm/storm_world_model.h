@@ -55,6 +55,9 @@ class StormWorldModel : public models::WorldModel {
   int64_t context() const override { return 1; }
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
+  std::vector<at::Tensor> parameters() const override { return module_->parameters(); }
+  void to(const c10::Device& device) override { module_->to(device); }
+  void train(bool on) override { module_->train(on); }
 
   storm::WorldModel& module() { return module_; }
   static const StormState& state_of(const WorldStatePtr& state);

@@ -1,0 +1,33 @@
+#pragma once
+// The models of a trained run, loaded from its directory alone: its config.toml (with the
+// environment that resolves the models' sizes) and its newest checkpoint. No dataset, no
+// other config file.
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "imagine/envs/env.h"
+#include "imagine/models/world_model.h"
+#include "imagine/train/config.h"
+
+namespace imagine::train {
+
+struct TrainedWorldModel {
+  std::shared_ptr<models::WorldModel> model;  // in eval mode, on the requested device
+  Config config;                              // the run's resolved config
+  envs::EnvSpec spec;                         // the environment it was trained on
+  std::string checkpoint;
+  int64_t step = 0;                           // the checkpoint's step
+};
+
+// Raises UserError (one line) when `run_dir` is not a run, has no checkpoint, or its kind has
+// no world model (e.g. an a2c run).
+TrainedWorldModel load_world_model(const std::string& run_dir, c10::Device device = c10::kCPU);
+
+// Raises UserError unless the model was trained on observations of `spec`'s shape and its
+// action count; `user` names who wants it in the message (e.g. "i2a.world_model").
+void check_world_model_fits(const TrainedWorldModel& trained, const envs::EnvSpec& spec, const std::string& user);
+
+}  // namespace imagine::train
