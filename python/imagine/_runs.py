@@ -164,10 +164,15 @@ class Run:
 
     @property
     def world_model(self):
-        """The run's world model (see :class:`imagine.WorldModel`), loaded on first use."""
+        """The run's world model (see :class:`imagine.WorldModel`) at its newest checkpoint, on
+        the run's device; loaded on first use. ``storm`` and ``env_model`` runs have one."""
         if self._world_model is None:
-            self._world_model = WorldModel(self._c.world_model())
+            self._world_model = WorldModel(self._c.world_model(None))
         return self._world_model
+
+    def load_world_model(self, device="cpu"):
+        """The world model on ``device`` ("cpu", "cuda", "cuda:1"), e.g. a GPU run's on a CPU."""
+        return WorldModel(self._c.world_model(str(device)))
 
 
 def load(run_dir, checkpoint=None):

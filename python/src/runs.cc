@@ -1,7 +1,8 @@
 // Runs for Python: train (the `imagine train` command's own code, run in process), and a
 // loaded run directory that acts, evaluates and hands out its world model. Loading follows
 // `imagine eval` step by step (config, job, checkpoint), so run.evaluate() returns what the
-// command prints for the same seed.
+// command prints for the same seed; the world model comes from train::load_world_model, as
+// every other user of a trained model gets it.
 #include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <pybind11/stl.h>
@@ -20,17 +21,7 @@
 #include "imagine/train/job.h"
 #include "world_model.h"
 
-// The main line's loader of any run's world model, when this tree has it. Without it, the
-// world model comes from the run's own job (STORM) or as `imagine rollout` loads it (env_model).
-#if __has_include("imagine/train/run_models.h")
 #include "imagine/train/run_models.h"
-#define IMAGINE_PYTHON_RUN_MODELS 1
-#else
-#include "imagine/models/ssm/ssm_world_model.h"
-#include "imagine/train/env_model_job.h"
-#include "imagine/train/storm_job.h"
-#define IMAGINE_PYTHON_RUN_MODELS 0
-#endif
 
 namespace imagine::python {
 
@@ -96,35 +87,22 @@ class Run {
     return j.evaluate(episodes, seed);
   }
 
-  std::shared_ptr<WorldModelHandle> world_model() {
-    if (world_model_) return world_model_;
+  // The world model of the run's newest checkpoint (train::load_world_model), on `device`
+  // (default: the run's own). Loaded once per device.
+  std::shared_ptr<WorldModelHandle> world_model(const std::optional<std::string>& device) {
+    if (checkpoint_)
+      throw UserError("the world model is loaded from the run's newest checkpoint; load the run without checkpoint=");
+    const c10::Device where = parse_device(device ? *device : config_.device);
+    if (world_model_ && world_model_->device() == where) return world_model_;
     ThreadsGuard threads;
     TorchRngGuard rng;
     cli::apply_runtime(config_);
-    std::shared_ptr<models::WorldModel> model;
-#if IMAGINE_PYTHON_RUN_MODELS
-    if (checkpoint_)
-      throw UserError("run.world_model loads the run's latest checkpoint; load the run without checkpoint= for it");
-    model = train::load_world_model(path_);
-#else
-    if (config_.kind == "storm") {
-      job();
-      auto* storm = dynamic_cast<train::StormJob*>(job_.get());
-      if (!storm) throw UserError("run '" + path_ + "': its job is not a STORM job");
-      storm->world_model()->eval();  // inference: no dropout
-      // Shares the job's parameters; the handle keeps the job alive.
-      model = std::shared_ptr<models::WorldModel>(job_, &storm->imagination_model());
-    } else if (config_.kind == "env_model") {
-      const auto path = find_checkpoint(dir_.checkpoints_dir(), checkpoint_);
-      if (!path) throw UserError("run '" + path_ + "' has no checkpoint");
-      // The dataset gives the model's frame shape (`imagine rollout` loads the model the same way).
-      const auto dataset = train::load_env_model_dataset(config_.env_model.dataset, "dataset");
-      model = std::make_shared<models::ssm::SsmWorldModel>(train::load_env_model(config_, dataset, *path));
-    } else {
-      throw UserError("a '" + config_.kind + "' run has no world model");
+    train::TrainedWorldModel trained;
+    {
+      py::gil_scoped_release release;
+      trained = train::load_world_model(path_, where);
     }
-#endif
-    world_model_ = std::make_shared<WorldModelHandle>(std::move(model), spec(), parse_device(config_.device), config_.kind);
+    world_model_ = std::make_shared<WorldModelHandle>(std::move(trained.model), trained.spec, where, config_.kind);
     return world_model_;
   }
 
@@ -143,7 +121,7 @@ class Run {
     ThreadsGuard threads;
     TorchRngGuard rng;
     cli::apply_runtime(config_);
-    std::shared_ptr<train::Job> job = train::make_job(config_);
+    auto job = train::make_job(config_);
     const auto checkpoint = find_checkpoint(dir_.checkpoints_dir(), checkpoint_);
     if (!checkpoint) throw UserError("run '" + path_ + "' has no checkpoint");
     step_ = load_checkpoint(*checkpoint, job->kind(),
@@ -158,7 +136,7 @@ class Run {
   train::Config config_;
   std::optional<int64_t> checkpoint_;
   std::optional<envs::EnvSpec> spec_;
-  std::shared_ptr<train::Job> job_;
+  std::unique_ptr<train::Job> job_;
   int64_t step_ = 0;
   at::Tensor loaded_rng_;
   std::optional<train::Policy> policy_;
@@ -234,12 +212,11 @@ void bind_runs(py::module_& m) {
       .def("act", &Run::act, py::arg("obs"), py::arg("first"))
       .def("reset_policy", &Run::reset_policy)
       .def("evaluate", &Run::evaluate, py::arg("episodes"), py::arg("seed"))
-      .def("world_model", &Run::world_model);
+      .def("world_model", &Run::world_model, py::arg("device") = py::none());
 
   m.def("train", &train_command, py::arg("files"), py::arg("sets"), py::arg("run_dir"), py::arg("force"),
         py::arg("resume"), py::arg("stop_at"), "`imagine train` in this process; returns (run directory, exit code)");
   m.def("checkpoint_steps", &checkpoint_steps, py::arg("dir"), "steps of the checkpoint files in dir, ascending");
-  m.attr("has_run_models") = bool(IMAGINE_PYTHON_RUN_MODELS);
 }
 
 }  // namespace imagine::python

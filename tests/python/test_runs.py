@@ -234,7 +234,18 @@ def test_load_and_train_errors_are_the_commands(tmp_path, imagine_command):
 def test_load_a_checkpoint_that_does_not_exist(storm_run):
     with pytest.raises(imagine.Error, match="checkpoint"):
         imagine.load(storm_run.path, checkpoint=7)
-    assert imagine.load(storm_run.path, checkpoint=40).step == 40
+    older = imagine.load(storm_run.path, checkpoint=40)
+    assert older.step == 40
+    # The world model comes from the newest checkpoint only (train::load_world_model).
+    with pytest.raises(imagine.Error, match="newest checkpoint"):
+        older.world_model
+
+
+def test_world_model_on_an_explicit_device(storm_run):
+    wm = storm_run.load_world_model("cpu")
+    assert wm.device == torch.device("cpu") and wm.kind == "storm"
+    with pytest.raises(imagine.Error):
+        storm_run.load_world_model("tpu")
 
 
 def test_ctrl_c_stops_training_with_a_checkpoint(tmp_path):
