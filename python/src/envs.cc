@@ -7,10 +7,13 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
+
 #include "bindings.h"
 #include "imagine/build_info.h"
 #include "imagine/cli/bench_envs.h"
 #include "imagine/cli/common.h"
+#include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/media.h"
 #include "imagine/core/rng.h"
@@ -52,13 +55,28 @@ const int64_t* checked_actions(const py::array& actions, int64_t n, int64_t num_
   return a;
 }
 
+// Raises UserError (a one-line imagine.Error) when num_envs environments of `options` cannot
+// fit in memory, before building any: the batch holds two observations per env (obs and
+// final_obs), and each game keeps a few KiB of state.
+const envs::EnvOptions& checked_fits(const envs::EnvOptions& options, int64_t num_envs) {
+  if (num_envs < 1) return options;  // VectorEnv's own check names the count
+  const double obs = static_cast<double>(envs::default_registry().make(options)->spec().obs_size());
+  check_fits_in_memory(static_cast<double>(num_envs) * (2 * obs + 4096), fmt::format("{} environments", num_envs),
+                       "ask for fewer environments");
+  return options;
+}
+
+// Calls release the GIL while C++ works, so Python threads may call into one object at once;
+// each object serialises its own calls (its buffers and games are not safe to share).
 class VecEnv {
  public:
   VecEnv(const Assignments& sets, int64_t num_envs, int64_t num_threads)
-      : options_(env_options(sets)), env_(options_, num_envs, num_threads), num_threads_(num_threads) {}
+      : options_(env_options(sets)), env_(checked_fits(options_, num_envs), num_envs, num_threads),
+        num_threads_(num_threads) {}
 
   void reset(uint64_t seed) {
     py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
     env_.reset(seed);
   }
 
@@ -71,6 +89,7 @@ class VecEnv {
     int64_t ended = 0;
     {
       py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
       const envs::StepResult& r = env_.step(t);
       const bool* terminated = r.terminated.data_ptr<bool>();
       const bool* truncated = r.truncated.data_ptr<bool>();
@@ -88,6 +107,7 @@ class VecEnv {
   envs::EnvOptions options_;
   envs::VectorEnv env_;
   int64_t num_threads_;
+  std::mutex mutex_;
 };
 
 // One environment, Gymnasium's Env semantics: no automatic reset; stepping an ended episode
@@ -100,24 +120,30 @@ class SingleEnv {
     obs_ = at::zeros({s.channels, s.height, s.width}, at::kByte);
   }
 
-  void seed(uint64_t seed) { env_->seed(seed); }
+  void seed(uint64_t seed) {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    env_->seed(seed);
+  }
 
   void reset() {
     py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
     env_->reset(obs_.data_ptr<uint8_t>());
     ended_ = false;
   }
 
   py::tuple step(int64_t action) {
-    if (ended_) throw UserError("the episode has ended (or never started): call reset() before step()");
     const int64_t n = env_->spec().num_actions;
     if (action < 0 || action >= n) throw UserError(fmt::format("action {} is outside [0, {})", action, n));
     envs::StepOutcome out;
     {
       py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (ended_) throw UserError("the episode has ended (or never started): call reset() before step()");
       out = env_->step(action, obs_.data_ptr<uint8_t>());
+      ended_ = out.terminated || out.truncated;
     }
-    ended_ = out.terminated || out.truncated;
     return py::make_tuple(out.reward, out.terminated, out.truncated, out.life_lost);
   }
 
@@ -130,6 +156,7 @@ class SingleEnv {
   envs::EnvPtr env_;
   at::Tensor obs_;  // [C, H, W] uint8, rewritten by reset and step
   bool ended_ = true;
+  std::mutex mutex_;
 };
 
 // The rows `imagine envs list` shows: every id (one per Atari game), its options and, where

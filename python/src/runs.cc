@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
 #include <optional>
 
 #include "bindings.h"
@@ -70,6 +71,7 @@ class Run {
       throw UserError(fmt::format("first must be {} booleans, one per observation", obs.size(0)));
     if (!policy_) policy_ = j.policy();
     py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);  // the policy's contexts are not safe to share
     return (*policy_)(obs.cpu().contiguous(), first.cpu().contiguous());
   }
   // A fresh policy: policies with memory (STORM's acting context) forget every episode.
@@ -78,12 +80,13 @@ class Run {
   std::vector<double> evaluate(int64_t episodes, uint64_t seed) {
     if (episodes < 1) throw UserError("episodes must be at least 1");
     train::Job& j = job();
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
     ThreadsGuard threads;
     TorchRngGuard rng;
     cli::apply_runtime(config_);
     // The generator as `imagine eval` has it when it evaluates: right after loading.
     cpu_generator().set_state(loaded_rng_);
-    py::gil_scoped_release release;
     return j.evaluate(episodes, seed);
   }
 
@@ -141,6 +144,7 @@ class Run {
   at::Tensor loaded_rng_;
   std::optional<train::Policy> policy_;
   std::shared_ptr<WorldModelHandle> world_model_;
+  std::mutex mutex_;  // acting and evaluating release the GIL: one at a time per run
 };
 
 // `imagine train` with these arguments, run by the command's own code. Returns the run

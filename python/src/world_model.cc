@@ -42,6 +42,7 @@ StateHandle WorldModelHandle::observe(const at::Tensor& obs, const at::Tensor& a
       (first.dim() != 2 || first.size(0) != b || first.size(1) != len || first.scalar_type() != at::kBool))
     throw UserError(fmt::format("observe: first must be bool [{}, {}], got {}", b, len, shape_text(first)));
   py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(mutex_);
   const auto to = [&](const at::Tensor& t) { return t.defined() ? t.to(device_) : t; };
   return {model_->observe(to(obs), to(action), to(first)), this};
 }
@@ -62,6 +63,7 @@ py::tuple WorldModelHandle::step(const StateHandle& state, const at::Tensor& act
   models::WorldStep out;
   {
     py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
     out = model_->step(s, action.to(device_));
   }
   return py::make_tuple(StateHandle{out.state, this}, out.reward, out.continues);
@@ -71,24 +73,28 @@ StateHandle WorldModelHandle::branch(const StateHandle& state, int64_t k) const 
   const auto& s = own(state);
   if (k < 1) throw UserError(fmt::format("branch: k must be at least 1, got {}", k));
   py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(mutex_);
   return {model_->branch(s, k), this};
 }
 
 at::Tensor WorldModelHandle::features(const StateHandle& state) const {
   const auto& s = own(state);
   py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(mutex_);
   return model_->features(s);
 }
 
 at::Tensor WorldModelHandle::feature_map(const StateHandle& state) const {
   const auto& s = own(state);
   py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(mutex_);
   return model_->feature_map(s);
 }
 
 at::Tensor WorldModelHandle::decode(const StateHandle& state) const {
   const auto& s = own(state);
   py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(mutex_);
   return model_->decode(s);
 }
 

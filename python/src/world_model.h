@@ -3,6 +3,7 @@
 // checked here (shapes, dtypes, action range, which model made a state) so that a mistake is a
 // Python exception naming it, never a failure deep inside a model.
 #include <memory>
+#include <mutex>
 
 #include "bindings.h"
 #include "imagine/envs/env.h"
@@ -44,6 +45,8 @@ class WorldModelHandle {
   envs::EnvSpec frame_;
   c10::Device device_;
   std::string kind_;
+  // Calls release the GIL; one at a time per model (steps may write a shared KV cache in place).
+  mutable std::mutex mutex_;
 };
 
 }  // namespace imagine::python

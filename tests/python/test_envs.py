@@ -294,3 +294,32 @@ def test_atari_without_ale_is_unavailable_or_needs_a_rom():
     with pytest.raises(imagine.UnavailableError) as e:
         imagine.make_vec("atari/pong", num_envs=1)
     assert isinstance(e.value, ValueError) and "ALE" in str(e.value)
+
+
+def test_sizes_beyond_memory_are_refused_before_anything_is_built():
+    with pytest.raises(imagine.Error, match="environments"):
+        imagine.make_vec("minatar/breakout", num_envs=10**12)
+
+
+def test_threads_sharing_an_env_do_not_crash_it():
+    # Steps release the GIL; each env serialises its own calls, so sharing one is safe (if
+    # pointless: the threads' steps interleave).
+    import threading
+    env = imagine.make_vec("minatar/breakout", num_envs=64, seed=0)
+    env.reset()
+    errors = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(300):
+                env.step(rng.integers(0, env.num_actions, size=64))
+        except Exception as e:  # noqa: BLE001 - collected and reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
