@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <mutex>
 #include <optional>
 
@@ -20,19 +21,18 @@
 #include "imagine/core/run_dir.h"
 #include "imagine/envs/registry.h"
 #include "imagine/train/job.h"
-#include "world_model.h"
-
 #include "imagine/train/run_models.h"
+#include "world_model.h"
 
 namespace imagine::python {
 
 namespace {
 
-// Restores LibTorch's default CPU generator on scope exit: loading, evaluating and training
-// seed it as the command does, which must not change what the caller's torch draws next.
 // A handle to LibTorch's default CPU generator (copies share the generator).
 at::Generator cpu_generator() { return at::detail::getDefaultCPUGenerator(); }
 
+// Restores LibTorch's default CPU generator on scope exit: loading, evaluating and training
+// seed it as the command does, which must not change what the caller's torch draws next.
 class TorchRngGuard {
  public:
   TorchRngGuard() : state_(cpu_generator().get_state()) {}
@@ -54,9 +54,14 @@ class Run {
 
   const std::string& path() const { return path_; }
   const train::Config& config() const { return config_; }
+  // The step of the checkpoint the run acts and evaluates with (read from its file name
+  // until the job is loaded, so that asking builds nothing).
   int64_t step() {
-    job();
-    return step_;
+    if (job_) return step_;
+    const auto path = find_checkpoint(dir_.checkpoints_dir(), checkpoint_);
+    if (!path) throw UserError("run '" + path_ + "' has no checkpoint");
+    const std::string name = std::filesystem::path(*path).filename().string();  // step-000000080.pt
+    return std::stoll(name.substr(5, name.size() - 8));
   }
 
   // obs: [N, C, H, W] uint8; first: [N] bool (the observation starts an episode) -> [N] int64.
@@ -155,24 +160,25 @@ py::tuple train_command(const std::vector<std::string>& files, const Assignments
   std::vector<std::string> args = {"imagine", "train"};
   for (const auto& f : files) args.insert(args.end(), {"--config", f});
   for (const auto& s : sets) args.insert(args.end(), {"--set", s});
-  std::string path;
+  // Where the run goes, passed on as the command takes it (so that the command, not this
+  // function, refuses --resume with --run-dir).
+  std::string path = resume ? *resume : run_dir.value_or("");
+  if (path.empty()) {
+    // The command's default, named here so that the caller learns where the run went:
+    // runs/<name>-<time> with name = <kind>-<env id> (slashes replaced), as cmd_train.cc.
+    const train::Config config = cli::load_config(files, sets);
+    std::string name = config.name;
+    if (name.empty()) {
+      name = config.kind + "-" + config.env.id;
+      for (char& c : name)
+        if (c == '/') c = '-';
+    }
+    path = default_run_path(name);
+  }
   if (resume) {
     args.insert(args.end(), {"--resume", *resume});
-    path = *resume;
+    if (run_dir) args.insert(args.end(), {"--run-dir", *run_dir});
   } else {
-    path = run_dir ? *run_dir : "";
-    if (path.empty()) {
-      // The command's default, named here so that the caller learns where the run went:
-      // runs/<name>-<time> with name = <kind>-<env id> (slashes replaced), as cmd_train.cc.
-      const train::Config config = cli::load_config(files, sets);
-      std::string name = config.name;
-      if (name.empty()) {
-        name = config.kind + "-" + config.env.id;
-        for (char& c : name)
-          if (c == '/') c = '-';
-      }
-      path = default_run_path(name);
-    }
     args.insert(args.end(), {"--run-dir", path});
   }
   if (force) args.push_back("--force");

@@ -106,6 +106,7 @@ def test_train_from_a_dict_with_dotted_keys_and_lists(tmp_path):
 
 def test_env_model_run_world_model_imagines(env_model_run):
     run = env_model_run
+    assert run.kind == "env_model" and run.step == run.checkpoints[-1] == 6  # no job is built to say so
     wm = run.world_model
     assert wm.kind == "env_model" and wm.observation_shape == (3, 16, 16) and wm.context == 2
     env = imagine.make_vec("minatar/breakout", num_envs=3, seed=0, obs="rgb", image_size=16)
@@ -272,6 +273,14 @@ def test_ctrl_c_stops_training_with_a_checkpoint(tmp_path):
     assert out.strip() == "interrupted 130 True", (out, err)
     run = imagine.load(run_dir)
     assert run.checkpoints and run.step == run.checkpoints[-1] > 0
+    # Resuming continues it (the run's config, with --set changes to what a resume may change).
+    with pytest.raises(imagine.Error, match="drop --run-dir"):
+        imagine.train(resume=run_dir, run_dir=run_dir)
+    stopped = run.step
+    resumed = imagine.train(resume=run_dir, overrides={"steps": stopped + 10, "eval_episodes": 0})
+    assert resumed.checkpoints[-1] == stopped + 10
+    (record,) = resumed.manifest["resumed"]
+    assert record["step"] == stopped and record["command_line"].startswith("imagine.train: imagine train --set")
 
 
 def test_imagined_frames_are_saved_as_gif_and_png(env_model_run, tmp_path):
