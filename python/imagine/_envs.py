@@ -98,6 +98,8 @@ class FinalInfo(Sequence):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
+        if isinstance(i, (np.ndarray, list, tuple)):  # masks and index arrays, as on the object array
+            return self.__array__()[i]
         if not self._done[i]:
             return None
         return {"episode": {"r": float(self._returns[i]), "l": int(self._lengths[i])}}

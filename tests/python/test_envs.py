@@ -119,6 +119,7 @@ def test_info_keys_and_empty_info_between_episode_ends():
             as_array = np.asarray(info["final_info"])  # Gymnasium's form: an object array
             assert as_array.dtype == object and as_array.shape == (16,)
             assert [x is not None for x in info["final_info"]] == list(done)
+            assert all(x["episode"]["l"] >= 1 for x in info["final_info"][done])  # masks index it too
         else:
             saw_quiet = True
             assert info == {}
