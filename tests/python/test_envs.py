@@ -214,8 +214,11 @@ def test_envs_lists_every_built_in_id_with_its_shape():
         assert rows[f"minatar/{game}"]["observation_shape"][1:] == (10, 10)
     assert rows["minatar/breakout"]["observation_shape"] == (4, 10, 10)
     assert any(i.startswith("minipacman/") for i in rows)
-    assert "atari/pong" in rows
-    assert "image_size" in rows["minatar/breakout"]["options"] or rows["minatar/breakout"]["options"] is not None
+    assert "atari/pong" in rows and "frame_skip" in rows["atari/pong"]["options"]
+    if not imagine.build_info["ale"]:
+        assert rows["atari/pong"]["observation_shape"] is None  # listed, but not buildable here
+    assert {"obs", "image_size", "difficulty_ramping"} <= set(rows["minatar/breakout"]["options"])
+    assert rows["minatar/breakout"]["action_meanings"][1] == "left"
     for r in rows.values():
         if r["observation_shape"] is not None:
             env = imagine.make(r["id"])
