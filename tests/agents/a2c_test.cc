@@ -78,7 +78,7 @@ class LinearPolicyValue : public PolicyValueModule {
   }
   Output forward(const at::Tensor& obs) override {
     const at::Tensor x = obs.flatten(1).to(torch::kFloat) / 255.0;
-    return {policy_->forward(x), value_->forward(x).squeeze(-1)};
+    return {policy_->forward(x), value_->forward(x).squeeze(-1), {}};
   }
 
  private:

@@ -1,12 +1,20 @@
-// kind = "a2c": model-free A2C on a vector of environments.
+// kind = "a2c": model-free A2C on a vector of environments; kind = "i2a": the same learner
+// training the imagination-augmented agent (agents/i2a) on a frozen world model. The agent
+// sees the last L frames of each environment's episode (L = the world model's context; 1 for
+// the model-free agent), the first frame repeated at an episode's start.
 #include <torch/torch.h>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "imagine/agents/a2c/a2c.h"
+#include "imagine/agents/i2a/i2a.h"
+#include "imagine/models/copy_model.h"
+#include "imagine/train/run_models.h"
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/finite.h"
+#include "imagine/envs/registry.h"
 #include "imagine/envs/vector_env.h"
 #include "imagine/train/evaluator.h"
 #include "imagine/train/job.h"
@@ -15,16 +23,64 @@ namespace imagine::train {
 
 namespace {
 
+// The world model an I2A config names: a trained run's, or the copy model.
+std::shared_ptr<models::WorldModel> i2a_world_model(const Config& config, const envs::EnvSpec& spec,
+                                                     int64_t* data_steps = nullptr) {
+  const std::string& source = config.i2a.world_model;
+  if (data_steps) *data_steps = 0;
+  if (source == "copy")
+    return std::make_shared<models::CopyModel>(spec.obs_shape(), spec.num_actions, spec.obs_scale);
+  TrainedWorldModel trained = load_world_model(source, parse_device(config.device));
+  check_world_model_fits(trained, spec, "i2a.world_model");
+  if (data_steps) {
+    // Learning curves count the steps that collected the model's training data.
+    if (trained.config.kind == "storm") {
+      *data_steps = trained.step;
+    } else {
+      try {
+        *data_steps = data::ReplayBuffer::load(trained.config.env_model.dataset).size();
+      } catch (const std::exception& e) {
+        spdlog::warn("i2a: the world model's dataset is not readable ({}); its steps are not counted", e.what());
+      }
+    }
+  }
+  return trained.model;
+}
+
+// Adds "<prefix>/<child>" counts of `net` and "<prefix>" (the total) to `out`; returns the total.
+int64_t count_parameters(torch::nn::Module& net, const std::string& prefix,
+                         std::vector<std::pair<std::string, int64_t>>& out) {
+  int64_t total = 0;
+  for (const auto& child : net.named_children()) {
+    int64_t n = 0;
+    for (const auto& p : child.value()->parameters()) n += p.numel();
+    out.emplace_back(prefix + "/" + child.key(), n);
+    total += n;
+  }
+  out.emplace_back(prefix, total);
+  return total;
+}
+
+// Frames the agent sees: [N, L, C, H, W], the newest last.
+at::Tensor push_frame(const at::Tensor& history, const at::Tensor& obs) {
+  return torch::cat({history.narrow(1, 1, history.size(1) - 1), obs.unsqueeze(1)}, 1);
+}
+
+at::Tensor fresh_history(const at::Tensor& obs, int64_t length) {
+  return obs.unsqueeze(1).expand({obs.size(0), length, obs.size(1), obs.size(2), obs.size(3)}).clone();
+}
+
+// What the network reads: the frames, or the frame alone when it looks at one.
+at::Tensor agent_input(const at::Tensor& history) { return history.size(1) == 1 ? history.select(1, 0) : history; }
+
 class A2CJob : public Job {
  public:
   explicit A2CJob(const Config& config)
-      : config_(config),
-        env_(config.env, config.a2c.num_envs, config.a2c.env_threads),
-        agent_(env_.spec(), config.a2c, parse_device(config.device)) {
-    obs_ = env_.reset(static_cast<uint64_t>(config.seed)).obs.clone();
+      : config_(config), env_(config.env, config.a2c.num_envs, config.a2c.env_threads), agent_(make_agent()) {
+    history_ = fresh_history(env_.reset(static_cast<uint64_t>(config.seed)).obs, context_);
   }
 
-  std::string kind() const override { return "a2c"; }
+  std::string kind() const override { return config_.kind; }
   int64_t step() const override { return step_; }
 
   void advance() override {
@@ -33,16 +89,17 @@ class A2CJob : public Job {
     agents::A2CRollout r;
     std::vector<at::Tensor> obs, actions, rewards, terminated, truncated, final_obs;
     for (int64_t t = 0; t < T; ++t) {
-      const auto a = agent_.act(obs_);
+      const at::Tensor input = agent_input(history_);
+      const auto a = agent_.act(input);
       const auto& res = env_.step(a);
-      obs.push_back(obs_);
+      obs.push_back(input);
       actions.push_back(a);
       rewards.push_back(res.reward.clone());
       terminated.push_back(res.terminated.clone());
       truncated.push_back(res.truncated.clone());
-      final_obs.push_back(res.final_obs.clone());
-      obs_ = res.obs.clone();
+      final_obs.push_back(agent_input(push_frame(history_, res.final_obs)));
       const auto done = torch::logical_or(res.terminated, res.truncated);
+      history_ = torch::where(done.view({N, 1, 1, 1, 1}), fresh_history(res.obs, context_), push_frame(history_, res.obs));
       const bool* d = done.data_ptr<bool>();
       for (int64_t i = 0; i < N; ++i)
         if (d[i]) {
@@ -58,7 +115,7 @@ class A2CJob : public Job {
     r.terminated = torch::stack(terminated);
     r.truncated = torch::stack(truncated);
     r.final_obs = torch::stack(final_obs);
-    r.last_obs = obs_;
+    r.last_obs = agent_input(history_);
     const auto losses = agent_.update(r);
     check_finite("a2c: the update", step_ + T * N,
                  {{"loss/total", losses.total},
@@ -69,6 +126,7 @@ class A2CJob : public Job {
     add("loss/policy", losses.policy.item<double>());
     add("loss/value", losses.value.item<double>());
     add("entropy", losses.entropy.item<double>());
+    if (config_.kind == "i2a" && config_.i2a.rollout_policy == "distill") add("loss/distill", losses.aux.item<double>());
     step_ += T * N;
   }
 
@@ -81,6 +139,7 @@ class A2CJob : public Job {
       out["episode/return"] = s / static_cast<double>(episode_returns_.size());
       out["episode/count"] = static_cast<double>(episode_returns_.size());
     }
+    if (model_data_steps_ > 0) out["env_steps_with_model_data"] = static_cast<double>(step_ + model_data_steps_);
     sums_.clear();
     episode_returns_.clear();
     return out;
@@ -97,6 +156,7 @@ class A2CJob : public Job {
     auto actions = torch::from_blob(const_cast<uint8_t*>(h.actions.data()), {static_cast<int64_t>(h.actions.size())},
                                     torch::kUInt8);
     archive.write("env_actions", actions.clone());
+    archive.write("frames", history_);
     meta["env_seed"] = h.seed;
     meta["recent_return"] = recent_return_;
     meta["have_return"] = have_return_;
@@ -116,7 +176,7 @@ class A2CJob : public Job {
     h.seed = meta.at("env_seed").get<uint64_t>();
     h.actions.assign(actions.data_ptr<uint8_t>(), actions.data_ptr<uint8_t>() + actions.numel());
     env_.restore(h);
-    obs_ = env_.step_result().obs.clone();
+    archive.read("frames", history_);
     step_ = meta.at("step").get<int64_t>();
     recent_return_ = meta.at("recent_return").get<double>();
     have_return_ = meta.at("have_return").get<bool>();
@@ -128,19 +188,37 @@ class A2CJob : public Job {
 
   std::vector<std::pair<std::string, int64_t>> parameter_counts() override {
     std::vector<std::pair<std::string, int64_t>> out;
-    int64_t total = 0;
-    for (const auto& child : agent_.net().named_children()) {
-      int64_t n = 0;
-      for (const auto& p : child.value()->parameters()) n += p.numel();
-      out.emplace_back("a2c/" + child.key(), n);
-      total += n;
+    const int64_t total = count_parameters(agent_.net(), config_.kind, out);
+    if (config_.kind == "i2a") {
+      // The model-free control's width whose parameter count first reaches the agent's.
+      int64_t hidden = 1;
+      std::vector<std::pair<std::string, int64_t>> ignored;
+      auto control = [&](int64_t h) {
+        agents::PolicyValueNetImpl net(env_.spec(), h);
+        return count_parameters(net, "", ignored);
+      };
+      int64_t high = 1;
+      while (control(high) < total) high *= 2;
+      while (hidden < high) {
+        const int64_t mid = (hidden + high) / 2;
+        if (control(mid) < total) hidden = mid + 1; else high = mid;
+      }
+      out.emplace_back(fmt::format("model-free control (kind = \"a2c\", a2c.hidden = {})", hidden), control(hidden));
     }
-    out.emplace_back("a2c", total);
     return out;
   }
 
   Policy policy() override {
-    return [this](const at::Tensor& obs, const at::Tensor&) { return agent_.act(obs); };
+    // Each environment of the caller keeps its own frames, restarted with its episodes.
+    auto history = std::make_shared<at::Tensor>();
+    return [this, history](const at::Tensor& obs, const at::Tensor& first) {
+      if (!history->defined() || history->size(0) != obs.size(0)) {
+        *history = fresh_history(obs, context_);
+      } else {
+        *history = torch::where(first.view({-1, 1, 1, 1, 1}), fresh_history(obs, context_), push_frame(*history, obs));
+      }
+      return agent_.act(agent_input(*history));
+    };
   }
 
   std::vector<double> evaluate(int64_t episodes, uint64_t seed) override {
@@ -154,10 +232,22 @@ class A2CJob : public Job {
     s.second += 1;
   }
 
+  agents::A2CAgent make_agent() {
+    const c10::Device device = parse_device(config_.device);
+    if (config_.kind != "i2a") return agents::A2CAgent(env_.spec(), config_.a2c, device);
+    auto model = i2a_world_model(config_, env_.spec(), &model_data_steps_);
+    model->to(device);
+    context_ = model->context();
+    return agents::A2CAgent(std::make_shared<agents::I2ANetImpl>(env_.spec(), model, config_.i2a, config_.a2c.hidden),
+                            config_.a2c, device);
+  }
+
   Config config_;
   envs::VectorEnv env_;
+  int64_t context_ = 1;
+  int64_t model_data_steps_ = 0;
   agents::A2CAgent agent_;
-  at::Tensor obs_;
+  at::Tensor history_;  // [N, L, C, H, W] uint8
   int64_t step_ = 0;
   std::map<std::string, std::pair<double, int64_t>> sums_;
   std::vector<double> episode_returns_;
@@ -168,5 +258,11 @@ class A2CJob : public Job {
 }  // namespace
 
 std::unique_ptr<Job> make_a2c_job(const Config& config) { return std::make_unique<A2CJob>(config); }
+
+void validate_i2a(const Config& config, const envs::EnvSpec& spec) {
+  agents::parse_rollout_policy(config.i2a.rollout_policy);
+  agents::parse_rollout_encoder(config.i2a.encoder);
+  i2a_world_model(config, spec);
+}
 
 }  // namespace imagine::train

@@ -6,6 +6,7 @@
 
 #include "imagine/agents/a2c/a2c.h"
 #include "imagine/agents/actor_critic/actor_critic_options.h"
+#include "imagine/agents/i2a/i2a.h"
 #include "imagine/core/config.h"
 #include "imagine/data/replay_buffer.h"
 #include "imagine/envs/env_options.h"
@@ -36,10 +37,11 @@ struct Config {
   agents::ActorCriticOptions actor_critic = minatar_actor_critic();
   data::ReplayOptions replay;
   EnvModelJobOptions env_model;
+  agents::I2AOptions i2a;
 
   template <class V>
   void visit(V& v) {
-    v.field("kind", kind, {"what to train", {}, {"storm", "a2c", "env_model"}});
+    v.field("kind", kind, {"what to train", {}, {"storm", "a2c", "env_model", "i2a"}});
     v.field("name", name, {"run name (default: <kind>-<env>); the run directory is runs/<name>-<time>"});
     v.field("seed", seed, {"seed of everything (environments, networks, sampling)", config::Range{0, 9.2e18}});
     v.field("device", device, {"'cpu', 'cuda' or 'cuda:N'"});
@@ -63,6 +65,9 @@ struct Config {
     v.section("world_model", world_model, "STORM world model (kind = \"storm\")");
     v.section("actor_critic", actor_critic, "STORM imagination actor-critic (kind = \"storm\")");
     v.section("replay", replay, "Replay buffer (kind = \"storm\")");
+    v.section("i2a", i2a,
+              "Imagination-augmented agent (kind = \"i2a\"; trained by the [a2c] learner, whose hidden is its "
+              "model-free path's width)");
     v.section("env_model", env_model, "Environment model trained from a dataset (kind = \"env_model\"; steps, log_every and checkpoint_every count updates)");
   }
 };

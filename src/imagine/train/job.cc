@@ -13,7 +13,8 @@
 
 namespace imagine::train {
 
-std::unique_ptr<Job> make_a2c_job(const Config& config);
+std::unique_ptr<Job> make_a2c_job(const Config& config);  // also kind = "i2a"
+void validate_i2a(const Config& config, const envs::EnvSpec& spec);
 std::unique_ptr<Job> make_storm_job(const Config& config);
 std::unique_ptr<Job> make_env_model_job(const Config& config);
 
@@ -24,6 +25,7 @@ const std::vector<JobKind>& job_kinds() {
       {"storm", validate_storm, make_storm_job, true, storm_world_model},
       {"a2c", {}, make_a2c_job, true, {}},
       {"env_model", validate_env_model, make_env_model_job, false, env_model_world_model},
+      {"i2a", validate_i2a, make_a2c_job, true, {}},
   };
   return kinds;
 }

@@ -8,26 +8,31 @@ namespace imagine::agents {
 
 namespace nn = torch::nn;
 
-PolicyValueNetImpl::PolicyValueNetImpl(const envs::EnvSpec& spec, int64_t hidden) : obs_scale_(spec.obs_scale) {
+torch::nn::Sequential model_free_torso(const envs::EnvSpec& spec, int64_t hidden) {
   const int64_t c = spec.channels, h = spec.height, w = spec.width;
+  nn::Sequential torso;
   if (std::max(h, w) >= 32) {
-    torso_ = nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, 32, 8).stride(4)), nn::ReLU(),
-                            nn::Conv2d(nn::Conv2dOptions(32, 64, 4).stride(2)), nn::ReLU(),
-                            nn::Conv2d(nn::Conv2dOptions(64, 64, 3).stride(1)), nn::ReLU(), nn::Flatten());
+    torso = nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, 32, 8).stride(4)), nn::ReLU(),
+                           nn::Conv2d(nn::Conv2dOptions(32, 64, 4).stride(2)), nn::ReLU(),
+                           nn::Conv2d(nn::Conv2dOptions(64, 64, 3).stride(1)), nn::ReLU(), nn::Flatten());
   } else {
-    torso_ = nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, 16, 3).padding(1)), nn::ReLU(), nn::Flatten());
+    torso = nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c, 16, 3).padding(1)), nn::ReLU(), nn::Flatten());
   }
-  const int64_t flat = torso_->forward(torch::zeros({1, c, h, w})).size(1);
-  torso_->push_back(nn::Linear(flat, hidden));
-  torso_->push_back(nn::ReLU());
-  register_module("torso", torso_);
+  const int64_t flat = torso->forward(torch::zeros({1, c, h, w})).size(1);
+  torso->push_back(nn::Linear(flat, hidden));
+  torso->push_back(nn::ReLU());
+  return torso;
+}
+
+PolicyValueNetImpl::PolicyValueNetImpl(const envs::EnvSpec& spec, int64_t hidden) : obs_scale_(spec.obs_scale) {
+  torso_ = register_module("torso", model_free_torso(spec, hidden));
   policy_ = register_module("policy", nn::Linear(hidden, spec.num_actions));
   value_ = register_module("value", nn::Linear(hidden, 1));
 }
 
 PolicyValueNetImpl::Output PolicyValueNetImpl::forward(const at::Tensor& obs) {
   const auto x = torso_->forward(obs.to(torch::kFloat32) * obs_scale_);
-  return {policy_->forward(x), value_->forward(x).squeeze(-1)};
+  return {policy_->forward(x), value_->forward(x).squeeze(-1), {}};
 }
 
 at::Tensor n_step_returns(const at::Tensor& reward, const at::Tensor& terminated, const at::Tensor& truncated,
@@ -57,6 +62,7 @@ A2CLosses a2c_loss(const at::Tensor& logits, const at::Tensor& value, const at::
   losses.value = 0.5 * (returns - value).pow(2).mean();
   losses.entropy = -(log_probs.exp() * log_probs).sum(-1).mean();
   losses.total = losses.policy + value_coef * losses.value - entropy_coef * losses.entropy;
+  losses.aux = torch::zeros({}, losses.total.options());
   return losses;
 }
 
@@ -94,6 +100,8 @@ A2CLosses A2CAgent::update(const A2CRollout& rollout) {
   const auto output = net_->forward(r.obs.flatten(0, 1));
   A2CLosses losses = a2c_loss(output.logits, output.value, r.action.reshape({T * N}), returns.reshape({T * N}),
                               options_.value_coef, options_.entropy_coef);
+  losses.aux = output.aux_loss.defined() ? output.aux_loss : torch::zeros({}, losses.total.options());
+  losses.total = losses.total + losses.aux;
   optimizer_->zero_grad();
   losses.total.backward();
   torch::nn::utils::clip_grad_norm_(net_->parameters(), options_.grad_clip);

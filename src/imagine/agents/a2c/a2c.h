@@ -45,12 +45,18 @@ struct A2COptions {
 class PolicyValueModule : public torch::nn::Module {
  public:
   struct Output {
-    at::Tensor logits;  // [B, A]
-    at::Tensor value;   // [B]
+    at::Tensor logits;    // [B, A]
+    at::Tensor value;     // [B]
+    at::Tensor aux_loss;  // scalar the network adds to the A2C loss (e.g. distillation); may be undefined
   };
-  // obs: [B, C, H, W] uint8
+  // obs: [B, C, H, W] uint8 (or whatever observation the network's job feeds it)
   virtual Output forward(const at::Tensor& obs) = 0;
 };
+
+// The model-free torso sized for the observation: one 3x3 convolution for small grids
+// (MinAtar, MiniPacman), the DQN stack for 64x64 pictures, then Linear(hidden) and ReLU.
+// Reads float frames already scaled to [0, 1].
+torch::nn::Sequential model_free_torso(const envs::EnvSpec& spec, int64_t hidden);
 
 // Policy and value heads on a convolutional torso sized for the observation: one 3x3
 // convolution for small grids (MinAtar, MiniPacman), the DQN stack for 64x64 pictures.
@@ -67,6 +73,7 @@ class PolicyValueNetImpl : public PolicyValueModule {
 
 struct A2CLosses {
   at::Tensor total, policy, value, entropy;
+  at::Tensor aux;  // the network's own loss term, included in total (0 when it has none)
 };
 
 // One n-step rollout of N environments, as collected by the loop.

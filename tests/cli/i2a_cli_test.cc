@@ -1,0 +1,151 @@
+// The I2A workflow through the `imagine` binary: collect data, train a tiny state-space model
+// on it, train the I2A agent on that model with each rollout policy, the copy-model control and
+// the model-free control; evaluate, count parameters, collect with the agent's policy, resume
+// exactly; and the one-line errors for world models that cannot serve.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/testing/run_binary.h"
+
+namespace fs = std::filesystem;
+
+namespace imagine {
+namespace {
+
+testing::CommandResult imagine(const std::string& args) { return testing::run_imagine(IMAGINE_BINARY, args); }
+
+const std::string kConfigs = std::string(IMAGINE_SOURCE_DIR) + "/configs";
+const std::string kI2A = "--config " + kConfigs + "/i2a/tiny.toml";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<nlohmann::json> metrics_without_time(const std::string& run) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(read_file(run + "/metrics.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("wall_time");
+    out.push_back(j);
+  }
+  return out;
+}
+
+class I2ACliTest : public ::testing::Test {
+ protected:
+  // One dataset and one trained tiny sSSM for the whole suite.
+  static void SetUpTestSuite() {
+    dir_ = ::testing::TempDir() + "/imagine_i2a_cli_test";
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto r = imagine("collect minatar/breakout --steps 400 --envs 4 --out " + dir_ +
+                     "/data.replay --set env.obs=rgb --set env.image_size=16");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = imagine("train --config " + kConfigs + "/ssm/tiny.toml --run-dir " + model() +
+                " --set env_model.dataset=" + dir_ + "/data.replay");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  static std::string model() { return dir_ + "/sssm"; }
+  static std::string dir_;
+};
+std::string I2ACliTest::dir_;
+
+TEST_F(I2ACliTest, EveryArmTrainsAndEvaluates) {
+  const std::vector<std::pair<std::string, std::string>> arms = {
+      {"uniform", kI2A + " --set i2a.world_model=" + model() + " --set i2a.rollout_policy=uniform"},
+      {"distill", kI2A + " --set i2a.world_model=" + model() + " --set i2a.rollout_policy=distill"},
+      {"backprop", kI2A + " --set i2a.world_model=" + model() + " --set i2a.rollout_policy=backprop"},
+      {"pixels", kI2A + " --set i2a.world_model=" + model() + " --set i2a.encoder=pixels"},
+      {"copy", kI2A + " --set i2a.world_model=copy"},
+      {"model_free", "--config " + kConfigs + "/i2a/tiny_model_free.toml"}};
+  for (const auto& [name, args] : arms) {
+    const std::string run = dir_ + "/" + name;
+    auto r = imagine("train " + args + " --run-dir " + run);
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    r = imagine("--format json eval " + run + " --episodes 2");
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out).at(0).at("episodes"), 2) << name;
+    if (name != "model_free" && name != "copy") {
+      // Learning curves start after the steps that collected the model's training data (300 of the 400
+      // collected rows; 100 were held out).
+      EXPECT_NE(read_file(run + "/metrics.jsonl").find("\"env_steps_with_model_data\":780.0"), std::string::npos)
+          << name << ": " << read_file(run + "/metrics.jsonl");
+    }
+  }
+  const std::string distill = read_file(dir_ + "/distill/metrics.jsonl");
+  EXPECT_NE(distill.find("loss/distill"), std::string::npos);
+}
+
+// imagine info prints the agent's count and the model-free control's width that matches it;
+// the preset of the control uses that width.
+TEST_F(I2ACliTest, InfoPrintsTheMatchedModelFreeControl) {
+  auto r = imagine("--format json info " + kI2A);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  int64_t agent = 0, control = 0;
+  std::string control_name;
+  for (const auto& row : rows) {
+    const std::string module = row.at("module");
+    if (module == "i2a") agent = row.at("parameters");
+    if (module.rfind("model-free control", 0) == 0) {
+      control = row.at("parameters");
+      control_name = module;
+    }
+  }
+  ASSERT_GT(agent, 0) << r.out;
+  EXPECT_GE(control, agent);
+  EXPECT_LT(control, agent * 1.1);
+  EXPECT_NE(control_name.find("a2c.hidden = 34"), std::string::npos) << control_name;
+  r = imagine("--format json info --config " + kConfigs + "/i2a/tiny_model_free.toml");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(std::to_string(control)), std::string::npos) << r.out;
+}
+
+TEST_F(I2ACliTest, ResumesExactlyAndItsPolicyCollects) {
+  const std::string args = kI2A + " --set i2a.world_model=" + model() + " --set i2a.rollout_policy=distill";
+  const std::string whole = dir_ + "/whole", split = dir_ + "/split";
+  ASSERT_EQ(imagine("train " + args + " --run-dir " + whole).exit_code, 0);
+  auto r = imagine("train " + args + " --run-dir " + split + " --stop-at 240");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = imagine("train --resume " + split);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(metrics_without_time(whole), metrics_without_time(split));
+  EXPECT_EQ(read_file(whole + "/evaluation.json"), read_file(split + "/evaluation.json"));
+  r = imagine("collect minatar/breakout --policy " + whole + " --steps 300 --out " + dir_ +
+              "/agent.replay --set env.obs=rgb --set env.image_size=16");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(I2ACliTest, WorldModelsThatCannotServeAreOneLineErrors) {
+  auto expect_error = [](const testing::CommandResult& r, const std::string& text) {
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+  };
+  expect_error(imagine("train " + kI2A + " --set i2a.world_model=" + dir_ + "/nowhere --run-dir " + dir_ + "/x1"),
+               "nowhere");
+  // Trained on 16x16 RGB frames; this agent sees 10x10 symbolic planes.
+  expect_error(imagine("train " + kI2A + " --set i2a.world_model=" + model() + " --set env.obs=symbolic --run-dir " +
+                       dir_ + "/x2"),
+               "the world model was trained on minatar/breakout with observations [3, 16, 16]");
+  // An a2c run has no world model.
+  ASSERT_EQ(imagine("train --config " + kConfigs + "/i2a/tiny_model_free.toml --set steps=40 --run-dir " + dir_ +
+                    "/a2c")
+                .exit_code,
+            0);
+  expect_error(imagine("train " + kI2A + " --set i2a.world_model=" + dir_ + "/a2c --run-dir " + dir_ + "/x3"),
+               "which has no world model");
+  expect_error(imagine("train " + kI2A + " --set i2a.rollout_policy=greedy --run-dir " + dir_ + "/x4"),
+               "rollout_policy");
+}
+
+}  // namespace
+}  // namespace imagine
