@@ -22,7 +22,8 @@ jobs=${IMAGINE_JOBS:-$(nproc)}
 packages=(cmake ninja-build g++ git ccache pkg-config
           libtorch-dev libopenblas0-openmp
           libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-          libstb-dev libgif-dev zlib1g-dev libgtest-dev libbenchmark-dev)
+          libstb-dev libgif-dev zlib1g-dev libgtest-dev libbenchmark-dev
+          python3-dev pybind11-dev python3-torch python3-numpy python3-pytest)  # the Python package
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
