@@ -55,7 +55,8 @@ def _gymnasium_spaces(what):
 
 
 class _Described:
-    """The plain attributes describing an environment (always there, Gymnasium or not)."""
+    """The plain attributes describing an environment (always there, Gymnasium or not), and the
+    close / context-manager lifecycle both environment classes share."""
 
     def _describe(self, spec, options_toml):
         import tomllib
@@ -71,6 +72,15 @@ class _Described:
         self.action_meanings = tuple(spec["action_meanings"])
         self.frame_skip = spec["frame_skip"]
         self.max_episode_steps = spec["max_episode_steps"]
+
+    def close(self):
+        self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def _box(self, shape):
         spaces = _gymnasium_spaces("an observation space")
@@ -230,15 +240,6 @@ class VectorEnv(_Described):
             "episode": {"r": v["episode_return"], "l": v["episode_length"]}, "_episode": mask,
         }
 
-    def close(self):
-        self.closed = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def __repr__(self):
         return (f"VectorEnv({self.id!r}, num_envs={self.num_envs}, obs={self.options.get('obs')!r}, "
                 f"observation_shape={self.observation_shape}, num_actions={self.num_actions})")
@@ -291,15 +292,6 @@ class Env(_Described):
             raise _imagine.Error(f"action must be an integer in [0, {self.num_actions}), got {action!r}")
         reward, terminated, truncated, life_lost = self._c.step(int(action))
         return self._obs, reward, terminated, truncated, {"life_lost": life_lost}
-
-    def close(self):
-        self.closed = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"Env({self.id!r}, observation_shape={self.observation_shape}, num_actions={self.num_actions})"
