@@ -19,32 +19,15 @@ namespace fs = std::filesystem;
 namespace imagine {
 
 namespace {
+
+using testing::read_file;
+using testing::metrics_without_time;
 testing::CommandResult imagine(const std::string& args) { return testing::run_imagine(IMAGINE_BINARY, args); }
 
 std::string temp_path(const std::string& name) {
   const std::string p = ::testing::TempDir() + "/imagine_cli_test_" + name;
   fs::remove_all(p);
   return p;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Metrics lines without their wall-clock field.
-std::vector<nlohmann::json> metrics_without_time(const std::string& run) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(read_file(run + "/metrics.jsonl"));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line);
-    j.erase("wall_time");
-    out.push_back(j);
-  }
-  return out;
 }
 
 // A seconds-long deterministic A2C job.

@@ -16,29 +16,13 @@ namespace fs = std::filesystem;
 namespace imagine {
 namespace {
 
+using testing::read_file;
+using testing::metrics_without_time;
+
 testing::CommandResult imagine(const std::string& args) { return testing::run_imagine(IMAGINE_BINARY, args); }
 
 const std::string kConfigs = std::string(IMAGINE_SOURCE_DIR) + "/configs";
 const std::string kI2A = "--config " + kConfigs + "/i2a/tiny.toml";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<nlohmann::json> metrics_without_time(const std::string& run) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(read_file(run + "/metrics.jsonl"));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line);
-    j.erase("wall_time");
-    out.push_back(j);
-  }
-  return out;
-}
 
 class I2ACliTest : public ::testing::Test {
  protected:

@@ -19,19 +19,14 @@ namespace fs = std::filesystem;
 namespace imagine {
 namespace {
 
+using testing::read_file;
+
 testing::CommandResult imagine(const std::string& args) { return testing::run_imagine(IMAGINE_BINARY, args); }
 
 std::string fresh(const std::string& name) {
   const std::string p = ::testing::TempDir() + "/imagine_reliability_" + name;
   fs::remove_all(p);
   return p;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void write_file(const std::string& path, const std::string& bytes) {

@@ -312,6 +312,7 @@ TEST(ReplayBufferTest, SaveLoadRoundTripSamplesIdentically) {
     EXPECT_EQ(loaded.total_added(s), buffer.total_added(s));
   }
   EXPECT_EQ(loaded.episodes().size(), buffer.episodes().size());
+  EXPECT_EQ(ReplayBuffer::stored_rows(path), buffer.size());  // from the header alone
   for (bool within : {false, true}) {
     Rng a(21), b(21);
     expect_same(buffer.sample(64, 3, a, within), loaded.sample(64, 3, b, within));
@@ -356,6 +357,8 @@ TEST(ReplayBufferTest, TruncatedFileIsRejected) {
   EXPECT_NE(body.find("is truncated: expected " + std::to_string(full) + " bytes, found " + std::to_string(full - 1)),
             std::string::npos)
       << body;
+  // The header alone promises more bytes than the file has.
+  EXPECT_THROW(ReplayBuffer::stored_rows(path), UserError);
   fs::resize_file(path, 30);  // inside the fixed header
   EXPECT_NE(load_error(path).find("truncated"), std::string::npos) << load_error(path);
   fs::remove(path);

@@ -31,4 +31,23 @@ CommandResult run_imagine(const std::string& binary, const std::string& args) {
   return r;
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<nlohmann::json> metrics_without_time(const std::string& run_dir) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(read_file(run_dir + "/metrics.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("wall_time");
+    out.push_back(j);
+  }
+  return out;
+}
+
 }  // namespace imagine::testing

@@ -182,5 +182,31 @@ TEST_F(EnvModelJobTest, MissingOrNonRgbDatasetIsAUserErrorSayingWhatToDo) {
   EXPECT_THROW(make_job(c), UserError);
 }
 
+// Windows may run past an episode's end: the job then trains on windows that cross episode starts
+// (which make_sequence_batch rejects otherwise), masked as SsmEnvModelTest.WindowsPastAnEpisodesEndAreMasked
+// checks. Random Breakout episodes last tens of steps, so 18 windows of 4 rows cross some.
+TEST_F(EnvModelJobTest, WindowsPastAnEpisodesEndAreAnOption) {
+  Config c = tiny_config();
+  c.env_model.model_class = "dssm_det";
+  c.env_model.past_episode_end = true;
+  const envs::EnvSpec spec = envs::VectorEnv(c.env, 1, 1).spec();
+  validate_env_model(c, spec);
+  auto past = make(c);
+  for (int i = 0; i < 6; ++i) past->advance();
+  c.env_model.past_episode_end = false;
+  auto within = make(c);
+  for (int i = 0; i < 6; ++i) within->advance();
+  EXPECT_NE(past->take_metrics().at("loss/reward"), within->take_metrics().at("loss/reward"));
+
+  c.env_model.past_episode_end = true;
+  c.env_model.jump = 2;
+  try {
+    validate_env_model(c, spec);
+    FAIL() << "no error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("env_model.jump = 1"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace imagine::train

@@ -10,10 +10,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <ctime>
 
+#include "imagine/cli/bench_timing.h"
 #include "imagine/cli/common.h"
 #include "imagine/core/error.h"
 #include "imagine/core/log.h"
@@ -26,31 +25,6 @@ struct BenchStormArgs {
   ConfigArgs config;
   int64_t repeats = 10;
 };
-
-using Clock = std::chrono::steady_clock;
-
-double process_cpu_s() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-
-struct Timing {
-  double wall = 0;  // seconds per call
-  double cpu = 0;   // CPU seconds of the whole process per call (all threads)
-};
-
-// Mean cost of `repeats` calls of f after one untimed call. f must finish its work (read a
-// value back) so that asynchronous devices are timed too.
-template <class F>
-Timing time_mean(int64_t repeats, F&& f) {
-  f();
-  const auto start = Clock::now();
-  const double cpu_start = process_cpu_s();
-  for (int64_t i = 0; i < repeats; ++i) f();
-  const auto n = static_cast<double>(repeats);
-  return {std::chrono::duration<double>(Clock::now() - start).count() / n, (process_cpu_s() - cpu_start) / n};
-}
 
 void bench_storm(const Globals& g, const BenchStormArgs& a) {
   if (a.repeats < 1) throw UserError("--repeats must be at least 1");

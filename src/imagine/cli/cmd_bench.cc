@@ -78,6 +78,7 @@ void add_bench(CLI::App& app, Globals& g) {
   envs->callback([&g, owned] { bench_envs(g, *owned); });
   add_bench_models(cmd, g);
   add_bench_storm(cmd, g);
+  add_bench_i2a(cmd, g);
 }
 
 }  // namespace imagine::cli

@@ -52,6 +52,8 @@ void add_sweep(CLI::App& app, Globals& g);
 void add_bench_models(CLI::App* bench, Globals& g);
 // `imagine bench storm`: seconds per part of STORM's training loop for a config.
 void add_bench_storm(CLI::App* bench, Globals& g);
+// `imagine bench i2a`: milliseconds per part of an I2A / A2C training step for a config.
+void add_bench_i2a(CLI::App* bench, Globals& g);
 // `imagine eval` on a kind = "env_model" run (checkpoint_step -1: the latest): held-out NLL
 // table, appended to metrics.jsonl.
 void eval_env_model_run(const Globals& g, const std::string& run, const train::Config& config,

@@ -397,6 +397,88 @@ struct CrcReader {
     throw UserError("dataset '" + name + "' is corrupt: " + what);
   }
 };
+
+struct FileHeader {
+  uint32_t version = 0;
+  std::vector<int64_t> shape;
+  int64_t streams = 0, capacity = 0;
+  nlohmann::json source;
+  std::vector<int64_t> sizes, totals;  // per stream: rows stored, rows ever added
+  int64_t expected = 0;                // the file's length in bytes
+};
+
+// Reads and checks everything before the rows: sizes, source record, and the file's length.
+FileHeader read_header(CrcReader& r) {
+  std::istream& in = r.in;
+  const std::string& path = r.name;
+  const int64_t found = r.size;
+  FileHeader h;
+  char magic[sizeof(kMagic)] = {};
+  in.read(magic, sizeof(magic));
+  if (!in || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0)
+    throw UserError("dataset '" + path + "' is not an imagine replay file");
+  r.crc = crc32_update(0, magic, sizeof magic);
+  r.read = sizeof magic;
+  const auto version = h.version = r.get<uint32_t>();
+  if (version != kFormatVersion && version != 1)
+    throw UserError("dataset '" + path + "' has format version " + std::to_string(version) + ", this build reads 1 and " +
+                    std::to_string(kFormatVersion));
+  if (r.get<uint32_t>() != kByteOrderMark)
+    throw UserError("dataset '" + path + "' was written on a machine of another byte order");
+  std::vector<int64_t>& shape = h.shape;
+  shape.resize(3);
+  for (auto& d : shape) d = r.get<int64_t>();
+  const auto streams = h.streams = r.get<int64_t>();
+  const auto capacity = h.capacity = r.get<int64_t>();
+  for (int64_t d : shape)
+    if (d < 1 || d > kMaxSide) r.corrupt("observation shape " + describe_shape(shape));
+  if (shape[0] * shape[1] * shape[2] > kMaxFrameBytes) r.corrupt("observation shape " + describe_shape(shape));
+  if (streams < 1 || streams > kMaxStreams) r.corrupt(std::to_string(streams) + " streams");
+  if (capacity < 1 || capacity > kMaxCapacity) r.corrupt("capacity " + std::to_string(capacity));
+  nlohmann::json& source = h.source;
+  if (version >= 2) {
+    const auto length = r.get<int64_t>();
+    if (length < 0 || length > kMaxSourceBytes || length > found - r.read)
+      r.corrupt("source record of " + std::to_string(length) + " bytes");
+    std::string text(static_cast<size_t>(length), '\0');
+    r.bytes(text.data(), length);
+    source = nlohmann::json::parse(text, nullptr, false);
+    if (!source.is_object()) r.corrupt("its source record is not a JSON object");
+  } else {
+    spdlog::warn("dataset '{}' was written by an older imagine: it records neither its environment nor a checksum",
+                 path);
+  }
+
+  const int64_t header_bytes = r.read + streams * kStreamHeaderBytes;
+  if (found < header_bytes) r.truncated(header_bytes);
+  const int64_t row_bytes = shape[0] * shape[1] * shape[2] + kRowExtraBytes;  // < 2^49
+  std::vector<int64_t>& sizes = h.sizes;
+  std::vector<int64_t>& totals = h.totals;
+  sizes.resize(streams);
+  totals.resize(streams);
+  int64_t& expected = h.expected;
+  expected = header_bytes + (version >= 2 ? 4 : 0);
+  for (int64_t i = 0; i < streams; ++i) {
+    const auto head = r.get<int64_t>();
+    sizes[i] = r.get<int64_t>();
+    totals[i] = r.get<int64_t>();
+    if (sizes[i] < 0 || sizes[i] > capacity || totals[i] < sizes[i] || head != totals[i] % capacity)
+      r.corrupt("stream " + std::to_string(i) + " has " + std::to_string(sizes[i]) + " rows, " +
+                std::to_string(totals[i]) + " added, write position " + std::to_string(head) + " (capacity " +
+                std::to_string(capacity) + ")");
+    // sizes <= 1e9 and row_bytes < 2^49 could overflow int64: check before multiplying.
+    if (sizes[i] > 0 && row_bytes > (std::numeric_limits<int64_t>::max() - expected) / sizes[i])
+      r.corrupt("its size overflows");
+    expected += sizes[i] * row_bytes;
+  }
+  if (found < expected) r.truncated(expected);
+  if (found > expected)
+    throw UserError("dataset '" + path + "' has " + std::to_string(found - expected) +
+                    " unexpected trailing bytes: expected " + std::to_string(expected) + " bytes, found " +
+                    std::to_string(found));
+  return h;
+}
+
 }  // namespace
 
 void ReplayBuffer::write(std::ostream& out) const {
@@ -448,66 +530,29 @@ ReplayBuffer ReplayBuffer::load(const std::string& path, bool pin_memory) {
   return read(in, static_cast<int64_t>(file_size), path, pin_memory);
 }
 
+int64_t ReplayBuffer::stored_rows(const std::string& path) {
+  std::error_code ec;
+  const auto file_size = std::filesystem::file_size(path, ec);
+  if (ec) throw UserError("cannot read dataset '" + path + "': " + ec.message());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError("cannot open dataset '" + path + "': " + std::strerror(errno));
+  CrcReader r{in, path, static_cast<int64_t>(file_size)};
+  const FileHeader h = read_header(r);
+  int64_t rows = 0;
+  for (int64_t n : h.sizes) rows += n;
+  return rows;
+}
+
 ReplayBuffer ReplayBuffer::read(std::istream& in, int64_t found, const std::string& path, bool pin_memory) {
   CrcReader r{in, path, found};
-  char magic[sizeof(kMagic)] = {};
-  in.read(magic, sizeof(magic));
-  if (!in || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0)
-    throw UserError("dataset '" + path + "' is not an imagine replay file");
-  r.crc = crc32_update(0, magic, sizeof magic);
-  r.read = sizeof magic;
-  const auto version = r.get<uint32_t>();
-  if (version != kFormatVersion && version != 1)
-    throw UserError("dataset '" + path + "' has format version " + std::to_string(version) + ", this build reads 1 and " +
-                    std::to_string(kFormatVersion));
-  if (r.get<uint32_t>() != kByteOrderMark)
-    throw UserError("dataset '" + path + "' was written on a machine of another byte order");
-  std::vector<int64_t> shape(3);
-  for (auto& d : shape) d = r.get<int64_t>();
-  const auto streams = r.get<int64_t>();
-  const auto capacity = r.get<int64_t>();
-  for (int64_t d : shape)
-    if (d < 1 || d > kMaxSide) r.corrupt("observation shape " + describe_shape(shape));
-  if (shape[0] * shape[1] * shape[2] > kMaxFrameBytes) r.corrupt("observation shape " + describe_shape(shape));
-  if (streams < 1 || streams > kMaxStreams) r.corrupt(std::to_string(streams) + " streams");
-  if (capacity < 1 || capacity > kMaxCapacity) r.corrupt("capacity " + std::to_string(capacity));
-  nlohmann::json source;
-  if (version >= 2) {
-    const auto length = r.get<int64_t>();
-    if (length < 0 || length > kMaxSourceBytes || length > found - r.read)
-      r.corrupt("source record of " + std::to_string(length) + " bytes");
-    std::string text(static_cast<size_t>(length), '\0');
-    r.bytes(text.data(), length);
-    source = nlohmann::json::parse(text, nullptr, false);
-    if (!source.is_object()) r.corrupt("its source record is not a JSON object");
-  } else {
-    spdlog::warn("dataset '{}' was written by an older imagine: it records neither its environment nor a checksum",
-                 path);
-  }
-
-  const int64_t header_bytes = r.read + streams * kStreamHeaderBytes;
-  if (found < header_bytes) r.truncated(header_bytes);
-  const int64_t row_bytes = shape[0] * shape[1] * shape[2] + kRowExtraBytes;  // < 2^49
-  std::vector<int64_t> sizes(streams), totals(streams);
-  int64_t expected = header_bytes + (version >= 2 ? 4 : 0);
-  for (int64_t i = 0; i < streams; ++i) {
-    const auto head = r.get<int64_t>();
-    sizes[i] = r.get<int64_t>();
-    totals[i] = r.get<int64_t>();
-    if (sizes[i] < 0 || sizes[i] > capacity || totals[i] < sizes[i] || head != totals[i] % capacity)
-      r.corrupt("stream " + std::to_string(i) + " has " + std::to_string(sizes[i]) + " rows, " +
-                std::to_string(totals[i]) + " added, write position " + std::to_string(head) + " (capacity " +
-                std::to_string(capacity) + ")");
-    // sizes <= 1e9 and row_bytes < 2^49 could overflow int64: check before multiplying.
-    if (sizes[i] > 0 && row_bytes > (std::numeric_limits<int64_t>::max() - expected) / sizes[i])
-      r.corrupt("its size overflows");
-    expected += sizes[i] * row_bytes;
-  }
-  if (found < expected) r.truncated(expected);
-  if (found > expected)
-    throw UserError("dataset '" + path + "' has " + std::to_string(found - expected) +
-                    " unexpected trailing bytes: expected " + std::to_string(expected) + " bytes, found " +
-                    std::to_string(found));
+  const FileHeader h = read_header(r);
+  const uint32_t version = h.version;
+  const std::vector<int64_t>& shape = h.shape;
+  const int64_t streams = h.streams, capacity = h.capacity;
+  const std::vector<int64_t>& sizes = h.sizes;
+  const std::vector<int64_t>& totals = h.totals;
+  const int64_t expected = h.expected;
+  nlohmann::json source = h.source;
 
   ReplayOptions options;
   options.capacity = capacity;

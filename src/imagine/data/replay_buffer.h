@@ -121,7 +121,10 @@ class ReplayBuffer {
   // does not match. The loaded buffer samples exactly as the saved one did, given the same
   // Rng state. Files of format version 1 (no source, no checksum) load with a warning.
   static ReplayBuffer load(const std::string& path, bool pin_memory = false);
-  // The same from a stream holding `size` bytes; `name` is used in messages.
+  // Rows stored in a dataset file, read from its header alone (checked as load() checks it,
+  // but neither the rows nor the checksum are read).
+  static int64_t stored_rows(const std::string& path);
+  // The same as load() from a stream holding `size` bytes; `name` is used in messages.
   static ReplayBuffer read(std::istream& in, int64_t size, const std::string& name, bool pin_memory = false);
 
   // Where the data came from: {"env": {...env options...}, "collection": id, ...}, written

@@ -2,6 +2,8 @@
 // training the imagination-augmented agent (agents/i2a) on a frozen world model. The agent
 // sees the last L frames of each environment's episode (L = the world model's context; 1 for
 // the model-free agent), the first frame repeated at an episode's start.
+#include "imagine/train/a2c_job.h"
+
 #include <torch/torch.h>
 
 #include <fmt/format.h>
@@ -10,6 +12,7 @@
 #include "imagine/agents/a2c/a2c.h"
 #include "imagine/agents/i2a/i2a.h"
 #include "imagine/models/copy_model.h"
+#include "imagine/nn/parameter_count.h"
 #include "imagine/train/run_models.h"
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
@@ -38,27 +41,13 @@ std::shared_ptr<models::WorldModel> i2a_world_model(const Config& config, const 
       *data_steps = trained.step;
     } else {
       try {
-        *data_steps = data::ReplayBuffer::load(trained.config.env_model.dataset).size();
+        *data_steps = data::ReplayBuffer::stored_rows(trained.config.env_model.dataset);
       } catch (const std::exception& e) {
         spdlog::warn("i2a: the world model's dataset is not readable ({}); its steps are not counted", e.what());
       }
     }
   }
   return trained.model;
-}
-
-// Adds "<prefix>/<child>" counts of `net` and "<prefix>" (the total) to `out`; returns the total.
-int64_t count_parameters(torch::nn::Module& net, const std::string& prefix,
-                         std::vector<std::pair<std::string, int64_t>>& out) {
-  int64_t total = 0;
-  for (const auto& child : net.named_children()) {
-    int64_t n = 0;
-    for (const auto& p : child.value()->parameters()) n += p.numel();
-    out.emplace_back(prefix + "/" + child.key(), n);
-    total += n;
-  }
-  out.emplace_back(prefix, total);
-  return total;
 }
 
 // Frames the agent sees: [N, L, C, H, W], the newest last.
@@ -76,7 +65,10 @@ at::Tensor agent_input(const at::Tensor& history) { return history.size(1) == 1 
 class A2CJob : public Job {
  public:
   explicit A2CJob(const Config& config)
-      : config_(config), env_(config.env, config.a2c.num_envs, config.a2c.env_threads), agent_(make_agent()) {
+      : config_(config),
+        env_(config.env, config.a2c.num_envs, config.a2c.env_threads),
+        made_(make_a2c_family_agent(config, env_.spec())),
+        agent_(made_.agent) {
     history_ = fresh_history(env_.reset(static_cast<uint64_t>(config.seed)).obs, context_);
   }
 
@@ -188,15 +180,11 @@ class A2CJob : public Job {
 
   std::vector<std::pair<std::string, int64_t>> parameter_counts() override {
     std::vector<std::pair<std::string, int64_t>> out;
-    const int64_t total = count_parameters(agent_.net(), config_.kind, out);
+    const int64_t total = nn::append_parameter_counts(agent_.net(), config_.kind, out);
     if (config_.kind == "i2a") {
       // The model-free control's width whose parameter count first reaches the agent's.
       int64_t hidden = 1;
-      std::vector<std::pair<std::string, int64_t>> ignored;
-      auto control = [&](int64_t h) {
-        agents::PolicyValueNetImpl net(env_.spec(), h);
-        return count_parameters(net, "", ignored);
-      };
+      auto control = [&](int64_t h) { return nn::parameter_count(agents::PolicyValueNetImpl(env_.spec(), h)); };
       int64_t high = 1;
       while (control(high) < total) high *= 2;
       while (hidden < high) {
@@ -232,21 +220,12 @@ class A2CJob : public Job {
     s.second += 1;
   }
 
-  agents::A2CAgent make_agent() {
-    const c10::Device device = parse_device(config_.device);
-    if (config_.kind != "i2a") return agents::A2CAgent(env_.spec(), config_.a2c, device);
-    auto model = i2a_world_model(config_, env_.spec(), &model_data_steps_);
-    model->to(device);
-    context_ = model->context();
-    return agents::A2CAgent(std::make_shared<agents::I2ANetImpl>(env_.spec(), model, config_.i2a, config_.a2c.hidden),
-                            config_.a2c, device);
-  }
-
   Config config_;
   envs::VectorEnv env_;
-  int64_t context_ = 1;
-  int64_t model_data_steps_ = 0;
-  agents::A2CAgent agent_;
+  A2CFamilyAgent made_;
+  agents::A2CAgent& agent_;
+  const int64_t context_ = made_.context;
+  const int64_t model_data_steps_ = made_.model_data_steps;
   at::Tensor history_;  // [N, L, C, H, W] uint8
   int64_t step_ = 0;
   std::map<std::string, std::pair<double, int64_t>> sums_;
@@ -256,6 +235,18 @@ class A2CJob : public Job {
 };
 
 }  // namespace
+
+A2CFamilyAgent make_a2c_family_agent(const Config& config, const envs::EnvSpec& spec) {
+  const c10::Device device = parse_device(config.device);
+  if (config.kind != "i2a") return {agents::A2CAgent(spec, config.a2c, device), 1, 0};
+  int64_t data_steps = 0;
+  auto model = i2a_world_model(config, spec, &data_steps);
+  model->to(device);
+  const int64_t context = model->context();
+  return {agents::A2CAgent(std::make_shared<agents::I2ANetImpl>(spec, model, config.i2a, config.a2c.hidden),
+                           config.a2c, device),
+          context, data_steps};
+}
 
 std::unique_ptr<Job> make_a2c_job(const Config& config) { return std::make_unique<A2CJob>(config); }
 

@@ -20,6 +20,7 @@
 #include "imagine/core/finite.h"
 #include "imagine/core/log.h"
 #include "imagine/envs/registry.h"
+#include "imagine/nn/parameter_count.h"
 #include "imagine/train/job.h"
 
 namespace imagine::train {
@@ -76,6 +77,8 @@ void validate_env_model(const Config& config, const envs::EnvSpec& spec) {
   o.image_size = spec.height;
   o.num_actions = spec.num_actions;
   o.validate();
+  if (e.past_episode_end && e.jump != 1)
+    throw UserError(fmt::format("env_model.past_episode_end = true needs env_model.jump = 1, got {}", e.jump));
 }
 
 ssm::EnvModelOptions resolve_env_model_options(const Config& config) {
@@ -204,8 +207,10 @@ class EnvModelJob : public Job {
 
   void advance() override {
     const int64_t rows = (options_.context + options_.horizon) * options_.jump;
-    const auto window = train_.sample(config_.env_model.batch_size, rows, rng_, true);
-    const auto batch = to_device(ssm::make_sequence_batch(window, options_.context, options_.horizon, options_.jump), device_);
+    const bool past_end = config_.env_model.past_episode_end;
+    const auto window = train_.sample(config_.env_model.batch_size, rows, rng_, !past_end);
+    const auto batch =
+        to_device(ssm::make_sequence_batch(window, options_.context, options_.horizon, options_.jump, past_end), device_);
     model_->train();
     const ssm::Losses l = model_->loss(batch);
     optimizer_->zero_grad();
@@ -289,14 +294,7 @@ class EnvModelJob : public Job {
 
   std::vector<std::pair<std::string, int64_t>> parameter_counts() override {
     std::vector<std::pair<std::string, int64_t>> out;
-    int64_t total = 0;
-    for (const auto& child : model_->named_children()) {
-      int64_t n = 0;
-      for (const auto& p : child.value()->parameters()) n += p.numel();
-      out.emplace_back("env_model/" + child.key(), n);
-      total += n;
-    }
-    out.emplace_back("env_model", total);
+    nn::append_parameter_counts(*model_, "env_model", out);
     return out;
   }
 

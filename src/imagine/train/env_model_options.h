@@ -17,6 +17,7 @@ struct EnvModelJobOptions : models::ssm::EnvModelOptions {
   int64_t batch_size = 16;
   int64_t eval_every = 1000;
   int64_t eval_sequences = 128;
+  bool past_episode_end = false;
 
   template <class V>
   void visit(V& v) {
@@ -29,6 +30,9 @@ struct EnvModelJobOptions : models::ssm::EnvModelOptions {
             {"updates between held-out evaluations (also done at the last update)", config::Range{1, 1e12}});
     v.field("eval_sequences", eval_sequences,
             {"held-out sequences of the evaluations during training (a fixed set)", config::Range{1, 1e7}});
+    v.field("past_episode_end", past_episode_end,
+            {"training windows may run past an episode's end (masked), so the reward and termination of the step "
+             "that ends an episode are learned (jump = 1 only); off, every window stays inside one episode"});
     models::ssm::EnvModelOptions::visit(v);
   }
 };

@@ -8,13 +8,12 @@
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/envs/registry.h"
+#include "imagine/train/a2c_job.h"
 #include "imagine/train/env_model_job.h"
 #include "imagine/train/storm_job.h"
 
 namespace imagine::train {
 
-std::unique_ptr<Job> make_a2c_job(const Config& config);  // also kind = "i2a"
-void validate_i2a(const Config& config, const envs::EnvSpec& spec);
 std::unique_ptr<Job> make_storm_job(const Config& config);
 std::unique_ptr<Job> make_env_model_job(const Config& config);
 

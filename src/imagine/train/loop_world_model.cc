@@ -12,6 +12,7 @@
 #include "imagine/envs/registry.h"
 #include "imagine/models/ssm/ssm_world_model.h"
 #include "imagine/models/storm/storm_world_model.h"
+#include "imagine/nn/parameter_count.h"
 
 namespace imagine::train {
 
@@ -88,12 +89,6 @@ void load_entries(InputArchive& archive, torch::nn::Module& module, torch::optim
   archive.read("world_model_optimiser", o);
   optimiser.load(o);
   move_optimiser_state(optimiser, device);
-}
-
-int64_t count(const torch::nn::Module& module) {
-  int64_t n = 0;
-  for (const auto& p : module.parameters()) n += p.numel();
-  return n;
 }
 
 class StormLoopModel : public LoopWorldModel {
@@ -265,7 +260,7 @@ class SsmLoopModel : public LoopWorldModel {
   void load(InputArchive& archive) override { load_entries(archive, *module_, optimiser_, device_); }
 
   std::vector<std::pair<std::string, int64_t>> parameter_counts() override {
-    return {{"world_model", count(*module_)}};
+    return {{"world_model", nn::parameter_count(*module_)}};
   }
 
  private:

@@ -22,6 +22,7 @@
 #include "imagine/core/media.h"
 #include "imagine/envs/registry.h"
 #include "imagine/agents/actor_critic/imagination.h"
+#include "imagine/nn/parameter_count.h"
 #include "imagine/train/evaluator.h"
 
 namespace imagine::train {
@@ -445,17 +446,12 @@ void StormJob::rebuild_replay(const envs::VectorEnv::History& history) {
 }
 
 std::vector<std::pair<std::string, int64_t>> StormJob::parameter_counts() {
-  auto count = [](torch::nn::Module& m) {
-    int64_t n = 0;
-    for (const auto& p : m.parameters()) n += p.numel();
-    return n;
-  };
   std::vector<std::pair<std::string, int64_t>> out = world_model_->parameter_counts();
-  const int64_t actor = count(*actor_critic_->actor());
-  const int64_t critic = count(*actor_critic_->critic());
+  const int64_t actor = nn::parameter_count(*actor_critic_->actor());
+  const int64_t critic = nn::parameter_count(*actor_critic_->critic());
   out.insert(out.end(), {{"actor_critic/actor", actor},
                          {"actor_critic/critic", critic},
-                         {"actor_critic/slow_critic", count(*actor_critic_->slow_critic())},  // an EMA, not trained
+                         {"actor_critic/slow_critic", nn::parameter_count(*actor_critic_->slow_critic())},  // an EMA, not trained
                          {"actor_critic", actor + critic}});
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include "imagine/core/error.h"
 #include "imagine/nn/categorical.h"
+#include "imagine/nn/parameter_count.h"
 
 namespace imagine::models::storm {
 void WorldModelOptions::validate() const {
@@ -46,12 +47,6 @@ torch::nn::Conv2dOptions conv_stage(int64_t in, int64_t out, bool downsample) {
 torch::nn::ConvTranspose2dOptions deconv_stage(int64_t in, int64_t out, bool upsample, bool bias) {
   return upsample ? torch::nn::ConvTranspose2dOptions(in, out, 4).stride(2).padding(1).bias(bias)
                   : torch::nn::ConvTranspose2dOptions(in, out, 3).stride(1).padding(1).bias(bias);
-}
-
-int64_t count(const torch::nn::Module& module) {
-  int64_t n = 0;
-  for (const auto& p : module.parameters()) n += p.numel();
-  return n;
 }
 
 }  // namespace
@@ -239,12 +234,12 @@ at::Tensor WorldModelImpl::forward_cached(const at::Tensor& z, const at::Tensor&
 
 ParameterCounts WorldModelImpl::parameter_counts() const {
   ParameterCounts c;
-  c.encoder = count(*encoder_);
-  c.posterior = count(*posterior_);
-  c.decoder = count(*decoder_);
-  c.transformer = count(*stem_) + count(*positions_) + count(*position_norm_) + count(*transformer_);
-  c.heads = count(*prior_head_) + count(*reward_head_) + count(*termination_head_);
-  c.total = count(*this);
+  c.encoder = nn::parameter_count(*encoder_);
+  c.posterior = nn::parameter_count(*posterior_);
+  c.decoder = nn::parameter_count(*decoder_);
+  c.transformer = nn::parameter_count(*stem_) + nn::parameter_count(*positions_) + nn::parameter_count(*position_norm_) + nn::parameter_count(*transformer_);
+  c.heads = nn::parameter_count(*prior_head_) + nn::parameter_count(*reward_head_) + nn::parameter_count(*termination_head_);
+  c.total = nn::parameter_count(*this);
   return c;
 }
 
