@@ -43,6 +43,23 @@ class I2ACliTest : public ::testing::Test {
 };
 std::string I2ACliTest::dir_;
 
+// The world model is rebuilt from its checkpoint, which records the run's resolved config and
+// environment: a config.toml edited after training (here: other widths, which would not fit the
+// saved weights) changes nothing.
+TEST_F(I2ACliTest, TheWorldModelComesFromItsCheckpointAlone) {
+  const std::string copy = dir_ + "/sssm_edited";
+  fs::remove_all(copy);
+  fs::copy(model(), copy, fs::copy_options::recursive);
+  std::string config = read_file(copy + "/config.toml");
+  const auto at = config.find("width_scale = ");
+  ASSERT_NE(at, std::string::npos) << config;
+  config.replace(at, config.find('\n', at) - at, "width_scale = 1.0");
+  std::ofstream(copy + "/config.toml", std::ios::trunc) << config;
+  const auto r = imagine("train " + kI2A + " --set i2a.world_model=" + copy + " --set steps=80 --run-dir " + dir_ +
+                         "/edited_model_run");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(I2ACliTest, EveryArmTrainsAndEvaluates) {
   const std::vector<std::pair<std::string, std::string>> arms = {
       {"uniform", kI2A + " --set i2a.world_model=" + model() + " --set i2a.rollout_policy=uniform"},

@@ -9,6 +9,8 @@
 #include "imagine/core/files.h"
 #include "imagine/core/log.h"
 #include "imagine/core/signals.h"
+#include "imagine/envs/registry.h"
+#include "imagine/train/run_models.h"
 #include "imagine/train/runner.h"
 
 namespace imagine::cli {
@@ -79,6 +81,7 @@ void train(Globals& g, const TrainArgs& args) {
     options.checkpoint_keep_every = config.checkpoint_keep_every;
     options.log_every = config.log_every;
     if (args.stop_at >= 0) options.stop_at = args.stop_at;
+    options.run_description = train::describe_run(config, envs::default_registry().make(config.env)->spec());
     const auto outcome = train::run_job(*job, *dir, metrics, options);
     if (outcome == train::RunOutcome::kInterrupted) {
       spdlog::info("continue with --resume {}", dir->path());

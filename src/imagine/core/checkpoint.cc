@@ -214,7 +214,7 @@ int64_t load_checkpoint(const std::string& path, const std::string& kind,
   if (meta.value("format_version", 0) != kFormatVersion)
     throw UserError(fmt::format("checkpoint '{}' has format version {}, this build reads {}", path,
                                 meta.value("format_version", 0), kFormatVersion));
-  if (meta.value("kind", std::string()) != kind)
+  if (!kind.empty() && meta.value("kind", std::string()) != kind)
     throw UserError(fmt::format("checkpoint '{}' was written by a '{}' run, not '{}'", path,
                                 meta.value("kind", std::string("?")), kind));
   try {

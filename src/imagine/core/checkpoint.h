@@ -41,7 +41,8 @@ std::vector<int64_t> checkpoint_steps(const std::string& dir);
 void prune_checkpoints(const std::string& dir, int64_t keep_last, int64_t keep_every);
 
 // Loads a checkpoint; any corruption or mismatch (wrong kind, missing keys, shapes) is a
-// UserError naming the file, never a crash. Returns the step it was saved at.
+// UserError naming the file, never a crash. An empty `kind` accepts any (the reader checks
+// meta["kind"] itself). Returns the step it was saved at.
 int64_t load_checkpoint(const std::string& path, const std::string& kind,
                         const std::function<void(InputArchive&, const nlohmann::json& meta)>& read);
 

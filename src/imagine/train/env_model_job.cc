@@ -82,8 +82,11 @@ void validate_env_model(const Config& config, const envs::EnvSpec& spec) {
 }
 
 ssm::EnvModelOptions resolve_env_model_options(const Config& config) {
+  return resolve_env_model_options(config, envs::default_registry().make(config.env)->spec());
+}
+
+ssm::EnvModelOptions resolve_env_model_options(const Config& config, const envs::EnvSpec& spec) {
   ssm::EnvModelOptions o = config.env_model;  // the EnvModelOptions part of the section
-  const envs::EnvSpec spec = envs::default_registry().make(config.env)->spec();
   o.image_channels = spec.channels;
   o.image_size = spec.height;
   o.num_actions = spec.num_actions;
@@ -101,8 +104,9 @@ ssm::EnvModelOptions resolve_env_model_options(const Config& config, const data:
   return resolve_env_model_options(config);
 }
 
-std::shared_ptr<models::WorldModel> env_model_world_model(const Config& config, InputArchive& archive) {
-  ssm::EnvModel model(resolve_env_model_options(config));
+std::shared_ptr<models::WorldModel> env_model_world_model(const Config& config, const envs::EnvSpec& spec,
+                                                          InputArchive& archive) {
+  ssm::EnvModel model(resolve_env_model_options(config, spec));
   InputArchive m;
   archive.read("model", m);
   model->load(m);

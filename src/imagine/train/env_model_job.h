@@ -35,11 +35,14 @@ std::string env_model_heldout_path(const Config& config);
 // config.env_model completed with the frame shape of `dataset` and the action count of
 // config.env; raises UserError when the dataset's frames do not match the environment.
 models::ssm::EnvModelOptions resolve_env_model_options(const Config& config, const data::ReplayBuffer& dataset);
-// The same from config.env alone (a trained run needs no dataset to rebuild its model).
+// The same from config.env alone (a trained run needs no dataset to rebuild its model), or from
+// the spec of the environment it was trained on.
 models::ssm::EnvModelOptions resolve_env_model_options(const Config& config);
+models::ssm::EnvModelOptions resolve_env_model_options(const Config& config, const envs::EnvSpec& spec);
 
 // The model of an env_model checkpoint's archive behind the world-model contract.
-std::shared_ptr<models::WorldModel> env_model_world_model(const Config& config, InputArchive& archive);
+std::shared_ptr<models::WorldModel> env_model_world_model(const Config& config, const envs::EnvSpec& spec,
+                                                          InputArchive& archive);
 
 // `count` sequences (context + horizon model frames, jumpy-subsampled) drawn within episodes
 // from `dataset` with a generator seeded by `seed`, in batches of at most `batch`.

@@ -52,8 +52,9 @@ struct JobKind {
   // (environment models: held-out likelihood).
   bool plays_episodes = true;
   // The trained world model in a checkpoint of this kind (behind the world-model contract,
-  // options resolved from the config and its environment); empty for kinds without one.
-  std::function<std::shared_ptr<models::WorldModel>(const Config&, InputArchive&)> world_model;
+  // options resolved from the config and the spec of the environment it was trained on);
+  // empty for kinds without one.
+  std::function<std::shared_ptr<models::WorldModel>(const Config&, const envs::EnvSpec&, InputArchive&)> world_model;
 };
 
 // Every kind, in the order of the config's `kind` choices.

@@ -319,8 +319,8 @@ void validate_loop_world_model(const Config& config, const envs::EnvSpec& spec) 
                        "lower world_model.dim, ffn_dim, layers or the latent sizes");
 }
 
-std::shared_ptr<models::WorldModel> load_loop_world_model(const Config& config, InputArchive& archive) {
-  const envs::EnvSpec spec = envs::default_registry().make(config.env)->spec();
+std::shared_ptr<models::WorldModel> load_loop_world_model(const Config& config, const envs::EnvSpec& spec,
+                                                          InputArchive& archive) {
   InputArchive m;
   archive.read("world_model", m);
   if (is_storm(config)) {

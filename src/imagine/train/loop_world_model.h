@@ -70,6 +70,7 @@ std::unique_ptr<LoopWorldModel> make_loop_world_model(const Config& config, cons
 void validate_loop_world_model(const Config& config, const envs::EnvSpec& spec);
 
 // The trained world model of a kind = "storm" checkpoint's archive, behind the contract.
-std::shared_ptr<models::WorldModel> load_loop_world_model(const Config& config, InputArchive& archive);
+std::shared_ptr<models::WorldModel> load_loop_world_model(const Config& config, const envs::EnvSpec& spec,
+                                                          InputArchive& archive);
 
 }  // namespace imagine::train

@@ -13,21 +13,62 @@
 
 namespace imagine::train {
 
+namespace {
+
+nlohmann::json spec_to_json(const envs::EnvSpec& s) {
+  return {{"id", s.id},
+          {"channels", s.channels},
+          {"height", s.height},
+          {"width", s.width},
+          {"obs_scale", s.obs_scale},
+          {"num_actions", s.num_actions},
+          {"action_meanings", s.action_meanings},
+          {"frame_skip", s.frame_skip},
+          {"max_episode_steps", s.max_episode_steps}};
+}
+
+envs::EnvSpec spec_from_json(const nlohmann::json& j) {
+  envs::EnvSpec s;
+  s.id = j.at("id").get<std::string>();
+  s.channels = j.at("channels").get<int64_t>();
+  s.height = j.at("height").get<int64_t>();
+  s.width = j.at("width").get<int64_t>();
+  s.obs_scale = j.at("obs_scale").get<float>();
+  s.num_actions = j.at("num_actions").get<int64_t>();
+  s.action_meanings = j.at("action_meanings").get<std::vector<std::string>>();
+  s.frame_skip = j.at("frame_skip").get<int64_t>();
+  s.max_episode_steps = j.at("max_episode_steps").get<int64_t>();
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json describe_run(Config config, const envs::EnvSpec& spec) {
+  return {{"config", config::to_toml(config, /*comments=*/false)}, {"env_spec", spec_to_json(spec)}};
+}
+
 TrainedWorldModel load_world_model(const std::string& run_dir, c10::Device device) {
   const RunDir dir = RunDir::open(run_dir);
-  TrainedWorldModel out;
-  out.config = config::read<Config>(config::Document::parse(dir.config_path(), {}));
-  const JobKind& kind = job_kind(out.config.kind);
-  if (!kind.world_model)
-    throw UserError(fmt::format("run '{}' is a '{}' run, which has no world model; train one with kind = \"storm\" "
-                                "or \"env_model\"",
-                                run_dir, kind.name));
   const auto path = find_checkpoint(dir.checkpoints_dir());
   if (!path) throw UserError(fmt::format("run '{}' has no checkpoint yet", run_dir));
+  TrainedWorldModel out;
   out.checkpoint = *path;
-  out.spec = envs::default_registry().make(out.config.env)->spec();
-  out.step = load_checkpoint(*path, kind.name, [&](InputArchive& archive, const nlohmann::json&) {
-    out.model = kind.world_model(out.config, archive);
+  out.step = load_checkpoint(*path, "", [&](InputArchive& archive, const nlohmann::json& meta) {
+    if (meta.contains("run")) {
+      const nlohmann::json& run = meta.at("run");
+      out.config = config::read<Config>(
+          config::Document::parse_string(run.at("config").get<std::string>(), *path + " (its config)"));
+      out.spec = spec_from_json(run.at("env_spec"));
+    } else {
+      out.config = config::read<Config>(config::Document::parse(dir.config_path(), {}));
+      out.spec = envs::default_registry().make(out.config.env)->spec();
+    }
+    const JobKind& kind = job_kind(out.config.kind);
+    if (!kind.world_model)
+      throw UserError(fmt::format("run '{}' is a '{}' run, which has no world model; train one with kind = "
+                                  "\"storm\" or \"env_model\"",
+                                  run_dir, kind.name));
+    out.model = kind.world_model(out.config, out.spec, archive);
   });
   out.model->to(device);
   out.model->eval();

@@ -1,8 +1,9 @@
 #pragma once
-// The models of a trained run, loaded from its directory alone: its config.toml (with the
-// environment that resolves the models' sizes) and its newest checkpoint. No dataset, no
-// other config file.
+// The models of a trained run, loaded from its directory alone: its newest checkpoint, which
+// records the run's resolved config and the spec of the environment it was trained on. No
+// dataset, no config file, no environment (an Atari run's model loads without its ROM).
 #include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -22,8 +23,13 @@ struct TrainedWorldModel {
   int64_t step = 0;                           // the checkpoint's step
 };
 
+// What every checkpoint of a run records about it (the checkpoint meta's "run" entry): the
+// resolved config as TOML and the environment's spec.
+nlohmann::json describe_run(Config config, const envs::EnvSpec& spec);
+
 // Raises UserError (one line) when `run_dir` is not a run, has no checkpoint, or its kind has
-// no world model (e.g. an a2c run).
+// no world model (e.g. an a2c run). Checkpoints written before they described their run are
+// read with the run's config.toml and its environment.
 TrainedWorldModel load_world_model(const std::string& run_dir, c10::Device device = c10::kCPU);
 
 // Raises UserError unless the model was trained on observations of `spec`'s shape and its

@@ -10,7 +10,10 @@ namespace imagine::train {
 namespace {
 std::string checkpoint(Job& job, const RunDir& dir, const RunnerOptions& options) {
   const std::string path = save_checkpoint(dir.checkpoints_dir(), job.step(), job.kind(),
-                                           [&](OutputArchive& a, nlohmann::json& meta) { job.save(a, meta); });
+                                           [&](OutputArchive& a, nlohmann::json& meta) {
+                                             job.save(a, meta);
+                                             if (!options.run_description.is_null()) meta["run"] = options.run_description;
+                                           });
   prune_checkpoints(dir.checkpoints_dir(), options.checkpoint_keep, options.checkpoint_keep_every);
   spdlog::info("checkpoint {}", path);
   return path;

@@ -3,6 +3,8 @@
 // checkpoint_every steps and at the end (older ones pruned), progress on stderr, and stop
 // signals (Ctrl-C, SIGTERM, SIGHUP: the first writes a checkpoint and stops cleanly, a second
 // exits at once).
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <optional>
 
@@ -19,6 +21,8 @@ struct RunnerOptions {
   int64_t checkpoint_keep_every = 0;  // also kept: steps that are multiples of this (0: none)
   // Stop (with a checkpoint) once this many steps are done, as if interrupted.
   std::optional<int64_t> stop_at;
+  // Recorded as meta["run"] in every checkpoint (describe_run), so a checkpoint describes its run.
+  nlohmann::json run_description;
 };
 
 enum class RunOutcome { kFinished, kStopped, kInterrupted };
