@@ -21,10 +21,12 @@ if(IMAGINE_BUILD_BENCH)
 endif()
 
 set(IMAGINE_HAVE_ALE 0)
+set(IMAGINE_ALE_VERSION "")
 if(NOT IMAGINE_WITH_ALE STREQUAL "OFF")
   find_package(ale QUIET CONFIG)
   if(ale_FOUND)
     set(IMAGINE_HAVE_ALE 1)
+    set(IMAGINE_ALE_VERSION "${ale_VERSION}")  # from ALE's ale-config-version.cmake
     # ALE's headers include each other as "ale/...": the folder above its exported one.
     get_target_property(_ale_include ale::ale-lib INTERFACE_INCLUDE_DIRECTORIES)
     list(GET _ale_include 0 _ale_include)
@@ -33,7 +35,7 @@ if(NOT IMAGINE_WITH_ALE STREQUAL "OFF")
     message(FATAL_ERROR "IMAGINE_WITH_ALE=ON but no ALE C++ library was found; install ALE and set CMAKE_PREFIX_PATH to its prefix")
   endif()
 endif()
-message(STATUS "imagine: ALE backend ${IMAGINE_HAVE_ALE}, GIF ${GIF_FOUND}, LibTorch ${Torch_VERSION}")
+message(STATUS "imagine: ALE backend ${IMAGINE_HAVE_ALE} ${IMAGINE_ALE_VERSION}, GIF ${GIF_FOUND}, LibTorch ${Torch_VERSION}")
 
 find_package(Git QUIET)
 set(IMAGINE_GIT_REVISION "unknown")

@@ -81,6 +81,7 @@ PYBIND11_MODULE(_imagine, m) {
         d["git_revision"] = v.git_revision;
         d["libtorch"] = v.libtorch;
         d["ale"] = v.ale;
+        d["ale_version"] = v.ale_version;
         return d;
       },
       "what this build is: version, git revision, LibTorch, whether the Atari backend is compiled in");

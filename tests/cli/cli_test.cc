@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <fstream>
 #include <sstream>
 
+#include "imagine/build_info.h"
 #include "tests/testing/run_binary.h"
 
 namespace fs = std::filesystem;
@@ -47,6 +49,47 @@ TEST(CliTest, VersionReportsBuildAndRuntime) {
   EXPECT_TRUE(j.contains("cuda_available"));
   EXPECT_TRUE(j.contains("threads"));
   EXPECT_TRUE(j.contains("blas_core"));
+  // The ALE version is named exactly when the Atari backend is compiled in ("0.12.1").
+  ASSERT_TRUE(j.contains("ale_version"));
+  EXPECT_EQ(j["ale"].get<bool>(), !j["ale_version"].get<std::string>().empty());
+  if (j["ale"].get<bool>()) {
+    EXPECT_NE(j["ale_version"].get<std::string>().find('.'), std::string::npos);
+  }
+}
+
+TEST(CliTest, BenchEnvsMeasuresNamedIds) {
+  auto r = imagine("--format json bench envs --seconds 0.02 --vector-envs 8 --ids minatar/breakout");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& row : rows) {
+    EXPECT_EQ(row["id"], "minatar/breakout");
+    EXPECT_GT(row["steps_per_s"].get<double>(), 0);
+    EXPECT_FALSE(row.contains("of_bare"));  // a column of Atari rows only
+  }
+}
+
+// With ALE and the ROMs, an Atari id gets a bare-ALE row and a wrapper row with its share of
+// the bare loop's speed; without ALE, naming one is a one-line error.
+TEST(CliTest, BenchEnvsComparesTheAtariWrapperWithBareAle) {
+  const char* roms = std::getenv("IMAGINE_ROM_DIR");
+  auto r = imagine("--format json bench envs --seconds 0.1 --ids atari/pong");
+  if (!IMAGINE_HAVE_ALE) {
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("no Atari backend"), std::string::npos) << r.err;
+    return;
+  }
+  if (!roms) GTEST_SKIP() << "no Atari ROMs: set IMAGINE_ROM_DIR";
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["mode"], "bare ALE");
+  EXPECT_EQ(rows[1]["mode"], "single");
+  EXPECT_TRUE(rows[0]["of_bare"].is_null());
+  const double ratio = rows[1]["of_bare"].get<double>();
+  EXPECT_NEAR(ratio, rows[1]["steps_per_s"].get<double>() / rows[0]["steps_per_s"].get<double>(), 0.01);
+  EXPECT_GT(ratio, 0.3);  // the wrapper does the same emulation plus the observation pipeline
+  EXPECT_LT(ratio, 1.5);
 }
 
 TEST(CliTest, BenchStormTimesEachPartOfTheLoop) {

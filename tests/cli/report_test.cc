@@ -359,6 +359,55 @@ TEST(ReportTest, BadRunDirectoriesAreOneLineErrors) {
   one_line_naming(imagine("report " + root + "/pong-s1 --out " + root + "/chart.gif"), ".png");
 }
 
+// --checkpoint plays a chosen checkpoint of each run now, as `imagine eval` would, instead of
+// reading the final evaluation.json.
+TEST(ReportTest, ChosenCheckpointIsEvaluatedOnTheSpot) {
+  const std::string root = temp_path("checkpoint");
+  const std::string tiny =
+      "--set kind=a2c --set steps=640 --set log_every=160 --set checkpoint_every=320 --set eval_episodes=2 "
+      "--set threads=1 --set a2c.num_envs=8 --set a2c.rollout=4 --set a2c.hidden=32 --set env.id=minatar/breakout";
+  for (const char* seed : {"1", "2"}) {
+    const auto r = imagine("train " + tiny + " --set seed=" + seed + " --run-dir " + root + "/s" + seed);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string runs = root + "/s1 " + root + "/s2";
+  auto r = imagine("--format json report " + runs + " --checkpoint 320 --episodes 3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = json::parse(r.out);
+  ASSERT_EQ(j["runs"].size(), 2u);
+  for (const auto& run : j["runs"]) {
+    EXPECT_EQ(run["step"], 320);
+    EXPECT_EQ(run["episodes"], 3);
+  }
+  EXPECT_EQ(j["protocol"]["checkpoint step"], json::array({320}));
+  EXPECT_NE(j["protocol"]["evaluation"][0].get<std::string>().find("checkpoint 320"), std::string::npos);
+  // The same numbers as `imagine eval` of that checkpoint with the same seed.
+  const auto eval = imagine("--format json eval " + root + "/s1 --checkpoint 320 --episodes 3 --seed 12345");
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_DOUBLE_EQ(row_of(j["runs"], "run", root + "/s1")["mean"].get<double>(),
+                   json::parse(eval.out)[0]["mean"].get<double>());
+
+  // "latest" is the last checkpoint; the episodes default to each run's eval_episodes.
+  r = imagine("--format json report " + runs + " --checkpoint latest");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = json::parse(r.out);
+  for (const auto& run : j["runs"]) {
+    EXPECT_EQ(run["step"], 640);
+    EXPECT_EQ(run["episodes"], 2);
+  }
+
+  const auto one_line_naming = [](const testing::CommandResult& r, const std::string& what) {
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  };
+  one_line_naming(imagine("report " + runs + " --checkpoint soon"), "soon");
+  one_line_naming(imagine("report " + runs + " --checkpoint 100"), "100");
+  r = imagine("report " + runs + " --episodes 3");  // a usage error, with CLI11's hint to --help
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--episodes requires --checkpoint"), std::string::npos) << r.err;
+}
+
 TEST(ReportTest, ChartOfPerGameScoresAndIntervals) {
   const std::string root = make_benchmark("chart");
   const std::string png = root + "/hns.png";

@@ -88,7 +88,7 @@ std::vector<BenchRow> bench_builtin(const std::string& id, const EnvBenchOptions
   rgb.image_size = 64;
   std::vector<BenchRow> rows;
   const auto add = [&](const char* obs, const char* mode, int64_t envs, int64_t threads, Rate rate) {
-    rows.push_back({id, obs, mode, envs, threads, rate.steps_per_s, std::nullopt, rate.cores});
+    rows.push_back({id, obs, mode, envs, threads, rate.steps_per_s, std::nullopt, std::nullopt, rate.cores});
   };
   add("symbolic", "single", 1, 1, measure_single(symbolic, bench));
   add("rgb64", "single", 1, 1, measure_single(rgb, bench));

@@ -15,11 +15,12 @@ namespace imagine::cli {
 struct BenchRow {
   std::string id;
   std::string obs;   // "symbolic", "rgb64", ... (what the env was asked to produce)
-  std::string mode;  // "single" (one Env, plain loop) or "vector" (VectorEnv); others may add e.g. "bare"
+  std::string mode;  // "single" (one Env, plain loop), "vector" (VectorEnv) or "bare ALE"
   int64_t envs = 1;
   int64_t threads = 1;
   double steps_per_s = 0;         // agent steps per second, summed over the envs
   std::optional<double> speedup;  // vector rows: steps/s over the 1-thread row of the same id
+  std::optional<double> of_bare;  // Atari wrapper rows: steps/s over the bare ALE loop's
   // Process CPU seconds per wall second while timing: below `threads` when the machine
   // did not give the benchmark that many cores (busy machine), which makes speedups low.
   double cores = 0;
@@ -48,8 +49,13 @@ Rate measure_vector(const envs::EnvOptions& options, int64_t num_envs, int64_t t
 // with 1 and 2 threads (the latter with its speedup).
 std::vector<BenchRow> bench_builtin(const std::string& id, const EnvBenchOptions& bench);
 
-// Rows for atari/<game> ids. Without the ALE backend this is empty when `ids` is empty
-// and raises UnavailableError otherwise.
+// Rows for atari/<game> ids: a bare ALE loop and the full wrapper stack (frame skip 4 with
+// max-pool, sticky 0.25, area resize to 64x64), interleaved, in steps per CPU-second of one
+// core. Without the ALE backend this is empty when `ids` is empty and raises
+// UnavailableError otherwise.
 std::vector<BenchRow> bench_atari(const std::vector<std::string>& ids, const EnvBenchOptions& bench);
+// The Atari ids benchmarked when none are named: pong, breakout and ms_pacman, those whose
+// ROM is in the default ROM folder ($IMAGINE_ROM_DIR); none without ALE.
+std::vector<std::string> default_atari_bench_ids();
 
 }  // namespace imagine::cli

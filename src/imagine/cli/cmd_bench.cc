@@ -1,4 +1,5 @@
 // imagine bench: end-to-end throughput figures for docs/results.md.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -32,6 +33,7 @@ void bench_envs(const Globals& g, const BenchEnvsArgs& args) {
   if (args.ids.empty()) {
     for (const auto& id : registry.ids())
       if (id.find('<') == std::string::npos) builtin.push_back(id);  // family entries name no game
+    atari = default_atari_bench_ids();
   } else {
     for (const auto& id : split_ids(args.ids)) {
       registry.entry(id);  // unknown ids raise, listing the known ones
@@ -46,13 +48,16 @@ void bench_envs(const Globals& g, const BenchEnvsArgs& args) {
     for (auto& row : bench_builtin(id, bench)) rows.push_back(std::move(row));
   for (auto& row : bench_atari(atari, bench)) rows.push_back(std::move(row));
 
+  const bool any_bare = std::any_of(rows.begin(), rows.end(), [](const BenchRow& r) { return r.of_bare.has_value(); });
   Table t{{"id", "obs", "mode", "envs", "threads", "steps_per_s", "speedup", "cores"}, {}};
+  if (any_bare) t.columns.push_back("of_bare");
+  const auto optional = [&](const std::optional<double>& v) {
+    return v ? nlohmann::json(std::round(*v * 1000) / 1000) : g.format == "json" ? nlohmann::json(nullptr) : nlohmann::json("");
+  };
   for (const auto& r : rows) {
-    nlohmann::json speedup = nullptr;
-    if (r.speedup) speedup = *r.speedup;
-    else if (g.format != "json") speedup = "";
-    t.rows.push_back({r.id, r.obs, r.mode, r.envs, r.threads, std::llround(r.steps_per_s), speedup,
+    t.rows.push_back({r.id, r.obs, r.mode, r.envs, r.threads, std::llround(r.steps_per_s), optional(r.speedup),
                       std::round(r.cores * 100) / 100});
+    if (any_bare) t.rows.back().push_back(optional(r.of_bare));
   }
   t.print(g);
 }
@@ -71,7 +76,7 @@ void add_bench(CLI::App& app, Globals& g) {
   envs->add_option("--seconds", envs_args.seconds, "timed seconds per measurement (after 0.2 s of warm-up)")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
-  envs->add_option("--ids", envs_args.ids, "comma-separated ids (default: every built-in id)");
+  envs->add_option("--ids", envs_args.ids, "comma-separated ids (default: every built-in id, and atari/pong, breakout, ms_pacman where their ROMs are in $IMAGINE_ROM_DIR)");
   envs->add_option("--vector-envs", envs_args.vector_envs, "environments in the vector-env rows")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 20))
       ->capture_default_str();

@@ -3,10 +3,8 @@
 #include <iostream>
 
 #include "imagine/cli/common.h"
-#include "imagine/train/job.h"
-#include "imagine/core/error.h"
-#include "imagine/core/log.h"
 #include "imagine/core/run_dir.h"
+#include "imagine/train/job.h"
 #include "imagine/envs/atari/scores.h"
 
 namespace imagine::cli {
@@ -36,14 +34,10 @@ void add_eval(CLI::App& app, Globals& g) {
     train::Config config = load_config({dir.config_path()}, {});
     apply_runtime(config);
     if (!train::job_kind(config.kind).plays_episodes) return eval_env_model_run(g, run, config, checkpoint, sequences, static_cast<uint64_t>(seed));
-    auto job = train::make_job(config);
-    const auto path = find_checkpoint(dir.checkpoints_dir(), checkpoint >= 0 ? std::optional<int64_t>(checkpoint) : std::nullopt);
-    if (!path) throw UserError("run '" + run + "' has no checkpoint");
-    const int64_t step = load_checkpoint(*path, job->kind(), [&](InputArchive& a, const nlohmann::json& m) { job->load(a, m); });
-    const int64_t n = episodes >= 0 ? episodes : config.eval_episodes;
-    if (n < 1) throw UserError("--episodes must be at least 1");
-    spdlog::info("evaluating {} at step {} over {} episodes", *path, step, n);
-    const auto returns = job->evaluate(n, static_cast<uint64_t>(seed));
+    const auto evaluation = evaluate_checkpoint(
+        run, config, checkpoint >= 0 ? std::optional<int64_t>(checkpoint) : std::nullopt, episodes, static_cast<uint64_t>(seed));
+    const auto& returns = evaluation.returns;
+    const int64_t step = evaluation.step;
     double mean = 0, var = 0;
     for (double r : returns) mean += r;
     mean /= static_cast<double>(returns.size());

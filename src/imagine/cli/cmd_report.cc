@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include "imagine/cli/common.h"
 #include "imagine/cli/report.h"
@@ -17,6 +19,7 @@
 #include "imagine/core/files.h"
 #include "imagine/core/run_dir.h"
 #include "imagine/envs/atari/scores.h"
+#include "imagine/train/job.h"
 
 namespace imagine::cli {
 
@@ -59,13 +62,35 @@ double effective_sticky_action_prob(const std::string& env_id, double p) {
   return p;
 }
 
-RunResult read_run(const std::string& path) {
-  const RunDir dir = RunDir::open(path);
+// Which evaluation a run is reported by: its evaluation.json (the final evaluation of
+// `imagine train`), or a checkpoint played on the spot.
+struct EvaluationChoice {
+  std::string checkpoint;  // "": evaluation.json; "latest" or a step
+  int64_t episodes = -1;   // -1: each run's eval_episodes
+  uint64_t seed = 12345;   // of the evaluation environments, as `imagine eval`
+};
+
+// The checkpoint step of --checkpoint: nullopt for "latest".
+std::optional<int64_t> checkpoint_step(const std::string& text) {
+  if (text == "latest") return std::nullopt;
+  size_t used = 0;
+  int64_t step = -1;
+  try {
+    step = std::stoll(text, &used);
+  } catch (const std::exception&) {
+  }
+  if (used != text.size() || step < 0)
+    throw UserError("--checkpoint '" + text + "' is neither \"latest\" nor a step (a non-negative integer)");
+  return step;
+}
+
+std::pair<int64_t, std::vector<double>> read_evaluation_json(const std::string& path, const RunDir& dir) {
   const std::string eval_path = dir.path() + "/evaluation.json";
   std::error_code ec;
   if (!std::filesystem::is_regular_file(eval_path, ec))
     throw UserError("run '" + path +
-                    "' has no evaluation.json (`imagine train` writes it when the run finishes with eval_episodes > 0)");
+                    "' has no evaluation.json (`imagine train` writes it when the run finishes with eval_episodes > 0; "
+                    "or evaluate a checkpoint with --checkpoint)");
   const json j = json::parse(read_text_file(eval_path), nullptr, false);
   const auto bad = [&] {
     return UserError("'" + eval_path + "' is not an evaluation: expected {\"step\": N, \"returns\": [numbers...]}");
@@ -78,13 +103,30 @@ RunResult read_run(const std::string& path) {
     if (!r.is_number() || !std::isfinite(r.get<double>())) throw bad();
     returns.push_back(r.get<double>());
   }
+  return {j["step"].get<int64_t>(), returns};
+}
+
+RunResult read_run(const std::string& path, const EvaluationChoice& choice) {
+  const RunDir dir = RunDir::open(path);
   const train::Config config = load_config({dir.config_path()}, {});
+  int64_t step = 0;
+  std::vector<double> returns;
+  if (choice.checkpoint.empty()) {
+    std::tie(step, returns) = read_evaluation_json(path, dir);
+  } else {
+    if (!train::job_kind(config.kind).plays_episodes)
+      throw UserError("run '" + path + "' is of kind " + config.kind + ", which plays no episodes: nothing to report");
+    apply_runtime(config);
+    auto evaluation = evaluate_checkpoint(path, config, checkpoint_step(choice.checkpoint), choice.episodes, choice.seed);
+    step = evaluation.step;
+    returns = std::move(evaluation.returns);
+  }
   RunResult out;
   out.path = path;
   out.env_id = config.env.id;
   out.kind = config.kind;
   out.seed = static_cast<int64_t>(config.seed);
-  out.step = j["step"].get<int64_t>();
+  out.step = step;
   out.episodes = static_cast<int64_t>(returns.size());
   out.mean_return = report::mean(returns);
   out.sticky_action_prob = effective_sticky_action_prob(config.env.id, config.env.sticky_action_prob);
@@ -109,6 +151,7 @@ std::string joined(const std::vector<T>& values) {
 
 struct ReportArgs {
   std::vector<std::string> runs;
+  EvaluationChoice evaluation;
   int64_t resamples = 2000;
   uint64_t seed = 0;
   std::string out;
@@ -157,7 +200,7 @@ void run_report(const Globals& g, const ReportArgs& args) {
     if (ext != ".png") throw UserError("--out '" + args.out + "' must end in .png (report draws a PNG chart)");
   }
   std::vector<RunResult> runs;
-  for (const auto& path : args.runs) runs.push_back(read_run(path));
+  for (const auto& path : args.runs) runs.push_back(read_run(path, args.evaluation));
 
   std::map<std::string, Game> by_id;
   for (const auto& r : runs) {
@@ -244,7 +287,11 @@ void run_report(const Globals& g, const ReportArgs& args) {
       {"env.sticky_action_prob", distinct(runs, &RunResult::sticky_action_prob)},
       {"env.noop_max", distinct(runs, &RunResult::noop_max)},
       {"evaluation episodes", distinct(runs, &RunResult::episodes)},
-      {"checkpoint step", distinct(runs, &RunResult::step)}};
+      {"checkpoint step", distinct(runs, &RunResult::step)},
+      {"evaluation", json::array({args.evaluation.checkpoint.empty()
+                                      ? std::string("each run's evaluation.json")
+                                      : fmt::format("checkpoint {} played by report, evaluation seed {}",
+                                                    args.evaluation.checkpoint, args.evaluation.seed)})}};
   for (const auto& [name, values] : settings) {
     std::string text;
     for (const auto& v : values) text += (text.empty() ? "" : ", ") + (v.is_string() ? v.get<std::string>() : v.dump());
@@ -314,7 +361,17 @@ void add_report(CLI::App& app, Globals& g) {
       "benchmark report of finished runs: per-game mean +- std over seeds, human-normalised scores, mean/median/"
       "IQM/optimality gap with stratified bootstrap intervals, the protocol, STORM's and IRIS's scores");
   auto args = std::make_shared<ReportArgs>();
-  cmd->add_option("runs", args->runs, "run directories (each with evaluation.json)")->required();
+  cmd->add_option("runs", args->runs, "run directories (each with evaluation.json, unless --checkpoint)")->required();
+  auto* checkpoint = cmd->add_option(
+      "--checkpoint", args->evaluation.checkpoint,
+      "evaluate each run's checkpoint at this step (or \"latest\") now instead of reading its evaluation.json");
+  cmd->add_option("--episodes", args->evaluation.episodes,
+                  "with --checkpoint: episodes per run (default: each run's eval_episodes)")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}))
+      ->needs(checkpoint);
+  cmd->add_option("--eval-seed", args->evaluation.seed, "with --checkpoint: seed of the evaluation environments")
+      ->capture_default_str()
+      ->needs(checkpoint);
   cmd->add_option("--resamples", args->resamples, "bootstrap resamples of the confidence intervals")
       ->check(CLI::Range(int64_t{1}, int64_t{10000000}))
       ->capture_default_str();

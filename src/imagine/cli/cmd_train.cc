@@ -9,7 +9,6 @@
 #include "imagine/core/files.h"
 #include "imagine/core/log.h"
 #include "imagine/core/signals.h"
-#include "imagine/envs/registry.h"
 #include "imagine/train/run_models.h"
 #include "imagine/train/runner.h"
 
@@ -57,7 +56,8 @@ void train(Globals& g, const TrainArgs& args) {
     for (char& c : config.name)
       if (c == '/') c = '-';
   }
-  auto job = train::make_job(config);
+  envs::EnvSpec env_spec;
+  auto job = train::make_job(config, &env_spec);
   const std::string config_toml = config::to_toml(config);
   int64_t start = 0;
   if (resuming) {
@@ -81,7 +81,7 @@ void train(Globals& g, const TrainArgs& args) {
     options.checkpoint_keep_every = config.checkpoint_keep_every;
     options.log_every = config.log_every;
     if (args.stop_at >= 0) options.stop_at = args.stop_at;
-    options.run_description = train::describe_run(config, envs::default_registry().make(config.env)->spec());
+    options.run_description = train::describe_run(config, env_spec);
     const auto outcome = train::run_job(*job, *dir, metrics, options);
     if (outcome == train::RunOutcome::kInterrupted) {
       spdlog::info("continue with --resume {}", dir->path());

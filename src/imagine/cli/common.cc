@@ -6,6 +6,12 @@
 #include <iostream>
 #include <thread>
 
+#include "imagine/core/checkpoint.h"
+#include "imagine/core/error.h"
+#include "imagine/core/log.h"
+#include "imagine/core/run_dir.h"
+#include "imagine/train/job.h"
+
 namespace imagine::cli {
 
 void ConfigArgs::add_to(CLI::App* cmd) {
@@ -54,6 +60,24 @@ void apply_runtime(const train::Config& config) {
                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   torch::manual_seed(static_cast<uint64_t>(config.seed));
+}
+
+CheckpointEvaluation evaluate_checkpoint(const std::string& run, const train::Config& config,
+                                         std::optional<int64_t> step, int64_t episodes, uint64_t seed) {
+  const RunDir dir = RunDir::open(run);
+  const int64_t n = episodes >= 0 ? episodes : config.eval_episodes;
+  if (n < 1) throw UserError("--episodes must be at least 1 (the run's eval_episodes is 0)");
+  auto job = train::make_job(config);
+  const auto path = find_checkpoint(dir.checkpoints_dir(), step);
+  if (!path)
+    throw UserError(step ? fmt::format("run '{}' has no checkpoint at step {}", run, *step)
+                         : "run '" + run + "' has no checkpoint");
+  CheckpointEvaluation out;
+  out.checkpoint = *path;
+  out.step = load_checkpoint(*path, job->kind(), [&](InputArchive& a, const nlohmann::json& m) { job->load(a, m); });
+  spdlog::info("evaluating {} at step {} over {} episodes", *path, out.step, n);
+  out.returns = job->evaluate(n, seed);
+  return out;
 }
 
 }  // namespace imagine::cli

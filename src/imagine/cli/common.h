@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,18 @@ void add_bench_i2a(CLI::App* bench, Globals& g);
 // table, appended to metrics.jsonl.
 void eval_env_model_run(const Globals& g, const std::string& run, const train::Config& config,
                         int64_t checkpoint_step, int64_t sequences, uint64_t seed);
+
+// The returns of `episodes` complete episodes (-1: the run's eval_episodes) played by the
+// checkpoint of `run` at `step` (nullopt: the latest), environments seeded by `seed`, for
+// kinds that play episodes. `config` is the run's (config.toml). UserError when the run has no
+// such checkpoint.
+struct CheckpointEvaluation {
+  std::string checkpoint;  // path of the checkpoint played
+  int64_t step = 0;
+  std::vector<double> returns;
+};
+CheckpointEvaluation evaluate_checkpoint(const std::string& run, const train::Config& config,
+                                         std::optional<int64_t> step, int64_t episodes, uint64_t seed);
 
 // Held-out companion of a dataset path: "data.replay" -> "data.heldout.replay".
 std::string heldout_path(const std::string& path);

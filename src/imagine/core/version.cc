@@ -45,6 +45,7 @@ VersionInfo version_info() {
   v.cuda_available = torch::cuda::is_available();
   v.cuda_devices = v.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
   v.ale = IMAGINE_HAVE_ALE != 0;
+  v.ale_version = IMAGINE_ALE_VERSION;
   return v;
 }
 

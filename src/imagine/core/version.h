@@ -14,6 +14,7 @@ struct VersionInfo {
   bool cuda_available = false;
   int cuda_devices = 0;
   bool ale = false;           // Atari backend compiled in
+  std::string ale_version;    // the ALE version it was built against ("" without ALE)
 };
 
 VersionInfo version_info();

@@ -38,7 +38,7 @@ const JobKind& job_kind(const std::string& name) {
   throw UserError("kind '" + name + "' is not available; the kinds are " + names);
 }
 
-void validate(const Config& config) {
+envs::EnvSpec validate(const Config& config) {
   const JobKind& kind = job_kind(config.kind);
   if (config.precision != "fp32" && kind.name != "storm")
     throw UserError("precision = \"" + config.precision + "\" is implemented for kind = \"storm\" only; use \"fp32\"");
@@ -46,10 +46,12 @@ void validate(const Config& config) {
   // Building the environment checks its id, its options and (for Atari) its ROM.
   const envs::EnvSpec spec = envs::default_registry().make(config.env)->spec();
   if (kind.validate) kind.validate(config, spec);
+  return spec;
 }
 
-std::unique_ptr<Job> make_job(const Config& config) {
-  validate(config);
+std::unique_ptr<Job> make_job(const Config& config, envs::EnvSpec* env_spec) {
+  const envs::EnvSpec spec = validate(config);
+  if (env_spec) *env_spec = spec;
   return job_kind(config.kind).make(config);
 }
 

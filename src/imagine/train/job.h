@@ -65,11 +65,13 @@ const JobKind& job_kind(const std::string& name);
 // Every check a configuration must pass before a job can run: option ranges that depend on
 // each other, the environment id and options, the device, the kind's models and loop, the
 // datasets it reads and the memory its buffers need. `imagine config check` runs exactly this,
-// and make_job runs it first, so the two never disagree. Raises UserError.
-void validate(const Config& config);
+// and make_job runs it first, so the two never disagree. Raises UserError. Returns the spec
+// of the environment it built.
+envs::EnvSpec validate(const Config& config);
 
-// Builds the job for config.kind (after validate()).
-std::unique_ptr<Job> make_job(const Config& config);
+// Builds the job for config.kind (after validate()); `env_spec`, when given, receives the
+// environment's spec (so that callers need not build the environment again).
+std::unique_ptr<Job> make_job(const Config& config, envs::EnvSpec* env_spec = nullptr);
 
 // Keys a resumed run may change (steps, checkpointing, logging, evaluation, threads, device,
 // media); anything else raises UserError naming the key and both values.
