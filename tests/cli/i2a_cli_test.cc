@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "imagine/build_info.h"
 #include "tests/testing/run_binary.h"
 
 namespace fs = std::filesystem;
@@ -146,6 +148,34 @@ TEST_F(I2ACliTest, WorldModelsThatCannotServeAreOneLineErrors) {
                "which has no world model");
   expect_error(imagine("train " + kI2A + " --set i2a.rollout_policy=greedy --run-dir " + dir_ + "/x4"),
                "rollout_policy");
+}
+
+
+// The Atari preset's pipeline at a tiny budget, through ALE: collect Ms. Pac-Man frames, train a
+// jumpy sSSM on them, train and evaluate the I2A agent on it, and count the matched control.
+// Needs a build with ALE and the ROMs ($IMAGINE_ROM_DIR); skipped otherwise.
+TEST(I2AAtariCliTest, MsPacmanPresetRunsItsPipeline) {
+  if (!IMAGINE_HAVE_ALE) GTEST_SKIP() << "ALE backend not compiled in";
+  if (!std::getenv("IMAGINE_ROM_DIR")) GTEST_SKIP() << "no Atari ROMs: set IMAGINE_ROM_DIR";
+  const std::string dir = ::testing::TempDir() + "/imagine_i2a_atari_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto r = imagine("collect atari/ms_pacman --steps 1200 --out " + dir + "/data.replay --set env.obs=rgb");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = imagine("train --config " + kConfigs + "/ssm/minipacman_sssm_jump4.toml --set env.id=atari/ms_pacman " +
+              "--set env_model.dataset=" + dir + "/data.replay --set steps=4 --set checkpoint_every=4 " +
+              "--set env_model.eval_every=4 --set env_model.eval_sequences=4 --run-dir " + dir + "/sssm");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string preset = "--config " + kConfigs + "/i2a/atari_ms_pacman.toml --set i2a.world_model=" + dir + "/sssm";
+  r = imagine("train " + preset + " --set steps=80 --set a2c.num_envs=8 --set log_every=40 --set checkpoint_every=40 " +
+              "--set eval_episodes=1 --set env.max_episode_steps=50 --run-dir " + dir + "/i2a");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = imagine("--format json eval " + dir + "/i2a --episodes 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(nlohmann::json::parse(r.out)[0].contains("hns"));
+  r = imagine("--format json info " + preset);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("model-free control"), std::string::npos) << r.out;
 }
 
 }  // namespace
