@@ -129,6 +129,15 @@ TEST(CliTest, InfoCountsTheReferenceParametersAtTheAtariSizes) {
   EXPECT_EQ(counts["actor_critic/critic"], 1181439);
 }
 
+// The Bernoulli likelihood is for binary planes; RGB frames keep squared error.
+TEST(CliTest, BernoulliReconstructionNeedsBinaryObservations) {
+  auto r = imagine("info --set world_model.reconstruction=bernoulli");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = imagine("info --set world_model.reconstruction=bernoulli --set env.obs=rgb");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("needs binary observations"), std::string::npos) << r.err;
+}
+
 TEST(CliTest, UnknownSubcommandOrFlagExitsTwo) {
   EXPECT_EQ(imagine("frobnicate").exit_code, 2);
   EXPECT_EQ(imagine("train --no-such-flag").exit_code, 2);

@@ -119,7 +119,7 @@ TEST(StormWorldModelTest, OptionsVisitListsEveryFieldOnce) {
   WorldModelOptions o;
   FieldCollector c;
   o.visit(c);
-  EXPECT_EQ(c.keys.size(), 25u);
+  EXPECT_EQ(c.keys.size(), 26u);
   EXPECT_TRUE(c.all_documented);
   for (const char* key : {"encoder_channels", "encoder_downsample", "dim", "unimix", "free_bits", "grad_clip"}) {
     EXPECT_EQ(c.keys.count(key), 1u) << key;
@@ -161,6 +161,47 @@ TEST(StormWorldModelTest, LossIsFiniteAndReachesEveryParameter) {
     ASSERT_TRUE(item.value().grad().defined()) << item.key();
     EXPECT_GT(item.value().grad().abs().sum().item<double>(), 0.0) << item.key();
   }
+}
+
+// Under bernoulli the decoder's outputs are per-cell logits: the loss is their cross-entropy
+// with the binary frame, decode() gives the probabilities, and reconstruction_error is the
+// squared error of those, as it is of the picture under squared_error.
+TEST(StormWorldModelTest, BernoulliReconstructionIsTheCellsCrossEntropy) {
+  const int64_t b = 2, t = 4;
+  auto obs = (torch::rand({b, t, 2, 8, 8}) < 0.3).to(torch::kUInt8);  // binary planes, obs_scale 1
+  auto action = torch::randint(0, 3, {b, t}, torch::kLong);
+  auto reward = torch::zeros({b, t});
+  auto term = torch::zeros({b, t}, torch::kBool);
+  auto first = torch::zeros({b, t}, torch::kBool);
+  for (const char* kind : {"squared_error", "bernoulli"}) {
+    SCOPED_TRACE(kind);
+    torch::manual_seed(0);
+    WorldModelOptions o = tiny_options();
+    o.reconstruction = kind;
+    WorldModel model(o);
+    model->eval();  // batch norm and dropout fixed, so that the two passes below agree
+    torch::manual_seed(7);
+    Losses l = model->loss(obs, action, reward, term, first, 1.0);
+    torch::manual_seed(7);  // the same latent sample
+    torch::NoGradGuard no_grad;
+    const at::Tensor p = model->decode(model->encode(obs, 1.0).z);
+    const at::Tensor target = obs.to(torch::kFloat);
+    const double squared = (p - target).pow(2).sum({2, 3, 4}).mean().item<double>();
+    EXPECT_NEAR(l.reconstruction_error.item<double>(), squared, 1e-4 * squared);
+    if (o.reconstruction == "bernoulli") {
+      EXPECT_GE(p.min().item<double>(), 0.0);
+      EXPECT_LE(p.max().item<double>(), 1.0);
+      const at::Tensor q = p.clamp(1e-7, 1 - 1e-7);
+      const double cross_entropy =
+          -(target * q.log() + (1 - target) * (1 - q).log()).sum({2, 3, 4}).mean().item<double>();
+      EXPECT_NEAR(l.reconstruction.item<double>(), cross_entropy, 1e-3 * cross_entropy);
+    } else {
+      EXPECT_DOUBLE_EQ(l.reconstruction.item<double>(), squared);
+    }
+  }
+  WorldModelOptions o = tiny_options();
+  o.reconstruction = "poisson";
+  EXPECT_THROW(o.validate(), UserError);
 }
 
 TEST(StormWorldModelTest, KlPairsAcrossAnEpisodeStartAreMaskedOut) {
@@ -296,10 +337,13 @@ DotBatch make_dot_batch(int64_t b, int64_t t, at::Generator& gen) {
   return {obs, action, reward, torch::zeros({b, t}, torch::kBool), first};
 }
 
-TEST(StormWorldModelLearning, MovingSquareReconstructionAndReward) {
+// The moving square's frames are binary, so both likelihoods apply; each must learn the picture
+// (judged by the squared error of what decode() draws) and the reward.
+void learn_moving_square(const std::string& reconstruction) {
   torch::manual_seed(0);
   auto gen = at::detail::createCPUGenerator(123);
   WorldModelOptions o;
+  o.reconstruction = reconstruction;
   o.obs_channels = 1;
   o.obs_size = 10;
   o.num_actions = 4;
@@ -327,7 +371,7 @@ TEST(StormWorldModelLearning, MovingSquareReconstructionAndReward) {
     torch::nn::utils::clip_grad_norm_(model->parameters(), o.grad_clip);
     adam.step();
     if (step >= kSteps - 20) {  // average the last 20 steps
-      rec += l.reconstruction.item<double>() / 20;
+      rec += l.reconstruction_error.item<double>() / 20;
       rew += l.reward.item<double>() / 20;
       rew_err += l.reward_abs_error.item<double>() / 20;
     }
@@ -344,10 +388,13 @@ TEST(StormWorldModelLearning, MovingSquareReconstructionAndReward) {
   EXPECT_LT(rec, 0.4 * mean_image);
   EXPECT_LT(rew, floor + 0.5);
   EXPECT_LT(rew_err, 0.3);
-  std::printf("moving square after %d steps: reconstruction %.3f (mean image %.3f), reward CE %.3f (floor %.3f), "
-              "|r err| %.3f\n",
-              kSteps, rec, mean_image, rew, floor, rew_err);
+  std::printf("moving square, %s, after %d steps: reconstruction error %.3f (mean image %.3f), reward CE %.3f "
+              "(floor %.3f), |r err| %.3f\n",
+              reconstruction.c_str(), kSteps, rec, mean_image, rew, floor, rew_err);
 }
+
+TEST(StormWorldModelLearning, MovingSquareReconstructionAndReward) { learn_moving_square("squared_error"); }
+TEST(StormWorldModelLearning, MovingSquareUnderABernoulliLikelihood) { learn_moving_square("bernoulli"); }
 
 }  // namespace
 }  // namespace imagine::models::storm

@@ -26,6 +26,10 @@ models::storm::WorldModelOptions storm_options(const Config& config, const envs:
     throw UserError(fmt::format("storm: observations must be square, '{}' gives {}x{}", spec.id, spec.height,
                                 spec.width));
   models::storm::WorldModelOptions o = config.world_model;
+  if (o.reconstruction_kind() == models::storm::Reconstruction::kBernoulli && spec.obs_scale < 0.5f)
+    throw UserError(fmt::format("world_model.reconstruction = \"bernoulli\" needs binary observations (env.obs = "
+                                "\"symbolic\"); '{}' gives RGB frames, which use \"squared_error\"",
+                                spec.id));
   o.obs_channels = spec.channels;
   o.obs_size = spec.height;
   o.num_actions = spec.num_actions;
@@ -129,6 +133,7 @@ class StormLoopModel : public LoopWorldModel {
                   {"world_model parameters", parameters_norm(module_->parameters())}});
     return {{"world_model/loss", l.total},
             {"world_model/reconstruction", l.reconstruction},
+            {"world_model/reconstruction_error", l.reconstruction_error},
             {"world_model/reward", l.reward},
             {"world_model/termination", l.termination},
             {"world_model/dynamics", l.dynamics},

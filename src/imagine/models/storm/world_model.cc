@@ -35,6 +35,13 @@ void WorldModelOptions::validate() const {
   }
   if (o.reward_high <= o.reward_low)
     fail(fmt::format("reward_high ({}) must exceed reward_low ({})", o.reward_high, o.reward_low));
+  reconstruction_kind();
+}
+
+Reconstruction WorldModelOptions::reconstruction_kind() const {
+  if (reconstruction == "squared_error") return Reconstruction::kSquaredError;
+  if (reconstruction == "bernoulli") return Reconstruction::kBernoulli;
+  throw UserError("world_model: reconstruction must be \"squared_error\" or \"bernoulli\", got \"" + reconstruction + "\"");
 }
 
 namespace {
@@ -52,7 +59,7 @@ torch::nn::ConvTranspose2dOptions deconv_stage(int64_t in, int64_t out, bool ups
 }  // namespace
 
 WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
-    : options_(options), two_hot_(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
+    : options_(options), reconstruction_(options.reconstruction_kind()), two_hot_(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
   options.validate();
   const auto& channels = options.encoder_channels;
   const int64_t stages = static_cast<int64_t>(channels.size());
@@ -129,6 +136,11 @@ Encoded WorldModelImpl::encode(const at::Tensor& obs, double obs_scale) {
 }
 
 at::Tensor WorldModelImpl::decode(const at::Tensor& z) {
+  const at::Tensor out = decoder_output(z);
+  return reconstruction_ == Reconstruction::kBernoulli ? torch::sigmoid(out) : out;
+}
+
+at::Tensor WorldModelImpl::decoder_output(const at::Tensor& z) {
   TORCH_CHECK(z.dim() >= 2 && z.size(-1) == options_.latent_dim(), "decode expects z [..., ",
               options_.latent_dim(), "], got ", z.sizes());
   at::Tensor out = full_precision(decoder_->forward(z.reshape({-1, z.size(-1)})));
@@ -187,10 +199,13 @@ Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, con
               first.defined() ? first.sizes() : at::IntArrayRef{});
   Encoded enc = encode(obs, obs_scale);
   at::Tensor target = obs.to(enc.z.scalar_type()) * obs_scale;
-  at::Tensor recon = decode(enc.z);
+  const at::Tensor recon = decoder_output(enc.z);
+  const bool bernoulli = reconstruction_ == Reconstruction::kBernoulli;
 
   Losses out;
-  out.reconstruction = (recon - target).pow(2).sum({2, 3, 4}).mean();
+  out.reconstruction =
+      bernoulli ? torch::binary_cross_entropy_with_logits(recon, target, {}, {}, at::Reduction::None).sum({2, 3, 4}).mean()
+                : (recon - target).pow(2).sum({2, 3, 4}).mean();
 
   at::Tensor h = sequence(enc.z, action, first);
   HeadOutputs head = heads(h);
@@ -215,6 +230,8 @@ Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, con
               options_.representation_weight * out.representation;
 
   torch::NoGradGuard no_grad;
+  out.reconstruction_error =
+      bernoulli ? (torch::sigmoid(recon) - target).pow(2).sum({2, 3, 4}).mean() : out.reconstruction.detach();
   out.kl = kl_dyn.detach();
   out.posterior_entropy = nn::categorical_entropy(enc.logits).mean();
   out.prior_entropy = nn::categorical_entropy(head.prior_logits).mean();

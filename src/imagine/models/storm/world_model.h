@@ -21,7 +21,7 @@ namespace imagine::models::storm {
 
 struct Losses {
   at::Tensor total;           // weighted sum, the one to backpropagate
-  at::Tensor reconstruction;  // squared error summed over C x H x W, mean over B x T
+  at::Tensor reconstruction;  // per options.reconstruction, summed over C x H x W, mean over B x T
   at::Tensor reward;          // two-hot cross-entropy
   at::Tensor termination;     // binary cross-entropy with logits
   at::Tensor dynamics;        // max(free_bits, KL(sg(post) || prior))
@@ -30,6 +30,9 @@ struct Losses {
   at::Tensor kl;                 // mean KL(post_{t+1} || prior_t) before the clip
   at::Tensor posterior_entropy;  // mean over B x T, summed over variables
   at::Tensor prior_entropy;
+  // Squared error of decode() (the picture: probabilities under bernoulli) summed over
+  // C x H x W, mean over B x T: comparable between likelihoods and with a blank frame's error.
+  at::Tensor reconstruction_error;
   at::Tensor reward_abs_error;    // |E[r] - r| averaged over B x T
   at::Tensor termination_accuracy;
 };
@@ -60,7 +63,8 @@ class WorldModelImpl : public torch::nn::Module {
 
   // obs: [B, T, C, H, W] uint8 (or float), multiplied by obs_scale (1/255 for RGB).
   Encoded encode(const at::Tensor& obs, double obs_scale);
-  // z: [N..., V*K] -> [N..., C, H, W] reconstruction in scaled units.
+  // z: [N..., V*K] -> [N..., C, H, W] reconstruction in scaled units (under bernoulli the
+  // cells' probabilities).
   at::Tensor decode(const at::Tensor& z);
   // z: [B, T, V*K], action: [B, T] int64, first: [B, T] bool or undefined -> h [B, T, D].
   at::Tensor sequence(const at::Tensor& z, const at::Tensor& action, const at::Tensor& first = {});
@@ -97,7 +101,11 @@ class WorldModelImpl : public torch::nn::Module {
   // stay fp32. Transformer outputs are fp32 already: every block ends in an fp32 LayerNorm.
   at::Tensor full_precision(const at::Tensor& x) const { return x.to(posterior_->weight.scalar_type()); }
 
+  // The decoder's output: the picture (squared error) or per-cell logits (bernoulli).
+  at::Tensor decoder_output(const at::Tensor& z);
+
   WorldModelOptions options_;
+  Reconstruction reconstruction_;
   nn::TwoHot two_hot_;
   int64_t latent_side_ = 0;  // side of the encoder's last feature map
   torch::nn::Sequential encoder_{nullptr};

@@ -7,11 +7,17 @@
 // encoder_channels [32, 64, 128, 256], encoder_downsample 4, latent_variables 32,
 // latent_classes 32, dim 512, heads 8, ffn_dim 1024, head_hidden 512 (see atari_options()).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "imagine/core/config.h"
 
 namespace imagine::models::storm {
+
+// The likelihood of a frame under the decoder: squared error (the paper's, for RGB) or
+// independent Bernoullis per cell (for binary planes, where a one-cell object is worth at most
+// 1 of squared error against the KL and head losses).
+enum class Reconstruction { kSquaredError, kBernoulli };
 
 struct WorldModelOptions {
   // Observation and action space; the trainer sets these from the environment.
@@ -39,6 +45,7 @@ struct WorldModelOptions {
   double reward_low = -20.0;
   double reward_high = 20.0;
   // Loss.
+  std::string reconstruction = "squared_error";  // or "bernoulli" (binary observations only)
   double unimix = 0.01;
   double free_bits = 1.0;
   double dynamics_weight = 0.5;
@@ -50,6 +57,8 @@ struct WorldModelOptions {
 
   // Raises UserError on inconsistent options (sizes that do not fit together).
   void validate() const;
+  // `reconstruction` as its enum (UserError for an unknown name).
+  Reconstruction reconstruction_kind() const;
 
   template <class V>
   void visit(V& v) {
@@ -74,6 +83,11 @@ struct WorldModelOptions {
     v.field("reward_bins", reward_bins, {"two-hot reward bins", config::Range{2, 1e5}});
     v.field("reward_low", reward_low, {"lowest reward bin (symlog space)", config::Range{-1e3, 1e3}});
     v.field("reward_high", reward_high, {"highest reward bin (symlog space)", config::Range{-1e3, 1e3}});
+    v.field("reconstruction", reconstruction,
+            {"frame likelihood: squared_error (the paper's; sums over C x H x W) or bernoulli (cross-entropy of "
+             "per-cell logits; binary observations, env.obs = \"symbolic\", only)",
+             std::nullopt,
+             {"squared_error", "bernoulli"}});
     v.field("unimix", unimix, {"uniform mixture of latent and prior probabilities", config::Range{0, 0.99}});
     v.field("free_bits", free_bits, {"KL losses are clipped below at this many nats", config::Range{0, 1e3}});
     v.field("dynamics_weight", dynamics_weight, {"weight of the dynamics (prior) KL loss", config::Range{0, 1e3}});
