@@ -113,6 +113,27 @@ TEST_F(I2ACliTest, InfoPrintsTheMatchedModelFreeControl) {
   EXPECT_NE(r.out.find(std::to_string(control)), std::string::npos) << r.out;
 }
 
+// bench i2a times the acting pass, its rollouts and encoder (I2A only), the update and the
+// environment step, and combines them per environment step as the job runs them.
+TEST_F(I2ACliTest, BenchTimesEachPartOfATrainingStep) {
+  auto r = imagine("--format json bench i2a --repeats 1 " + kI2A + " --set i2a.world_model=" + model());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 6u) << r.out;
+  EXPECT_EQ(rows[1]["part"], "  of which: rollouts (world model)");
+  EXPECT_EQ(rows[1]["shape"], "48 rollouts x depth 3");  // 8 environments x 6 actions
+  double per_step = 0;
+  for (size_t i : {0u, 3u, 4u}) per_step += rows[i]["ms per env step"].get<double>();
+  EXPECT_NEAR(rows[5]["ms per env step"].get<double>(), per_step, 0.03);
+  r = imagine("--format json bench i2a --repeats 1 --config " + kConfigs + "/i2a/tiny_model_free.toml");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  rows = nlohmann::json::parse(r.out);
+  EXPECT_EQ(rows.size(), 4u) << r.out;  // no rollouts in the model-free agent
+  r = imagine("bench i2a --config " + kConfigs + "/storm_tiny.toml");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("kind"), std::string::npos) << r.err;
+}
+
 TEST_F(I2ACliTest, ResumesExactlyAndItsPolicyCollects) {
   const std::string args = kI2A + " --set i2a.world_model=" + model() + " --set i2a.rollout_policy=distill";
   const std::string whole = dir_ + "/whole", split = dir_ + "/split";

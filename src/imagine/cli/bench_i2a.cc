@@ -35,39 +35,17 @@ void bench_i2a(const Globals& g, const BenchI2AArgs& a) {
   envs::VectorEnv env(config.env, o.num_envs, o.env_threads);
   train::A2CFamilyAgent made = train::make_a2c_family_agent(config, env.spec());
   agents::A2CAgent& agent = made.agent;
-  const int64_t n = o.num_envs, t_steps = o.rollout, l = made.context;
-  auto input_of = [l](const at::Tensor& obs) {
-    return l == 1 ? obs : obs.unsqueeze(1).expand({obs.size(0), l, obs.size(1), obs.size(2), obs.size(3)}).contiguous();
-  };
+  const int64_t n = o.num_envs, t_steps = o.rollout;
   at::Tensor obs = env.reset(static_cast<uint64_t>(config.seed)).obs.clone();
   const Timing env_step = time_mean(std::max<int64_t>(a.repeats, 20), [&] {
     obs = env.step(torch::randint(env.spec().num_actions, {n}, torch::kLong)).obs.clone();
   });
-  const at::Tensor input = input_of(obs);
+  // One rollout of the job's shape, collected as the job collects it; `input` is what the
+  // agent reads after it.
+  at::Tensor frames = train::initial_frames(obs, made.context);
+  const agents::A2CRollout r = train::collect_a2c_rollout(env, agent, frames, t_steps);
+  const at::Tensor input = r.last_obs;
   const Timing act = time_mean(a.repeats, [&] { agent.act(input).sum().item<int64_t>(); });
-
-  // One rollout of the job's shape, with the agent's own actions.
-  agents::A2CRollout r;
-  std::vector<at::Tensor> inputs, actions, rewards, terminated, truncated, final_obs;
-  for (int64_t t = 0; t < t_steps; ++t) {
-    const at::Tensor x = input_of(obs);
-    const at::Tensor action = agent.act(x);
-    const auto& res = env.step(action);
-    inputs.push_back(x);
-    actions.push_back(action);
-    rewards.push_back(res.reward.clone());
-    terminated.push_back(res.terminated.clone());
-    truncated.push_back(res.truncated.clone());
-    final_obs.push_back(input_of(res.final_obs));
-    obs = res.obs.clone();
-  }
-  r.obs = torch::stack(inputs);
-  r.action = torch::stack(actions);
-  r.reward = torch::stack(rewards);
-  r.terminated = torch::stack(terminated);
-  r.truncated = torch::stack(truncated);
-  r.final_obs = torch::stack(final_obs);
-  r.last_obs = input_of(obs);
   const Timing update = time_mean(a.repeats, [&] { agent.update(r).total.item<double>(); });
 
   auto ms = [](double seconds) { return std::round(seconds * 1e5) / 100; };

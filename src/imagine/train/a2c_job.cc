@@ -51,16 +51,12 @@ std::shared_ptr<models::WorldModel> i2a_world_model(const Config& config, const 
 }
 
 // Frames the agent sees: [N, L, C, H, W], the newest last.
-at::Tensor push_frame(const at::Tensor& history, const at::Tensor& obs) {
-  return torch::cat({history.narrow(1, 1, history.size(1) - 1), obs.unsqueeze(1)}, 1);
-}
-
-at::Tensor fresh_history(const at::Tensor& obs, int64_t length) {
-  return obs.unsqueeze(1).expand({obs.size(0), length, obs.size(1), obs.size(2), obs.size(3)}).clone();
+at::Tensor push_frame(const at::Tensor& frames, const at::Tensor& obs) {
+  return torch::cat({frames.narrow(1, 1, frames.size(1) - 1), obs.unsqueeze(1)}, 1);
 }
 
 // What the network reads: the frames, or the frame alone when it looks at one.
-at::Tensor agent_input(const at::Tensor& history) { return history.size(1) == 1 ? history.select(1, 0) : history; }
+at::Tensor agent_input(const at::Tensor& frames) { return frames.size(1) == 1 ? frames.select(1, 0) : frames; }
 
 class A2CJob : public Job {
  public:
@@ -68,52 +64,24 @@ class A2CJob : public Job {
       : config_(config),
         env_(config.env, config.a2c.num_envs, config.a2c.env_threads),
         made_(make_a2c_family_agent(config, env_.spec())),
-        agent_(made_.agent) {
-    history_ = fresh_history(env_.reset(static_cast<uint64_t>(config.seed)).obs, context_);
-  }
+        frames_(initial_frames(env_.reset(static_cast<uint64_t>(config.seed)).obs, made_.context)) {}
 
   std::string kind() const override { return config_.kind; }
   int64_t step() const override { return step_; }
 
   void advance() override {
-    const auto& o = config_.a2c;
-    const int64_t T = o.rollout, N = o.num_envs;
-    agents::A2CRollout r;
-    std::vector<at::Tensor> obs, actions, rewards, terminated, truncated, final_obs;
-    for (int64_t t = 0; t < T; ++t) {
-      const at::Tensor input = agent_input(history_);
-      const auto a = agent_.act(input);
-      const auto& res = env_.step(a);
-      obs.push_back(input);
-      actions.push_back(a);
-      rewards.push_back(res.reward.clone());
-      terminated.push_back(res.terminated.clone());
-      truncated.push_back(res.truncated.clone());
-      final_obs.push_back(agent_input(push_frame(history_, res.final_obs)));
-      const auto done = torch::logical_or(res.terminated, res.truncated);
-      history_ = torch::where(done.view({N, 1, 1, 1, 1}), fresh_history(res.obs, context_), push_frame(history_, res.obs));
-      const bool* d = done.data_ptr<bool>();
-      for (int64_t i = 0; i < N; ++i)
-        if (d[i]) {
-          episode_returns_.push_back(res.episode_return[i].item<double>());
-          recent_return_ = 0.95 * recent_return_ + 0.05 * episode_returns_.back();
-          if (!have_return_) recent_return_ = episode_returns_.back();
-          have_return_ = true;
-        }
-    }
-    r.obs = torch::stack(obs);
-    r.action = torch::stack(actions);
-    r.reward = torch::stack(rewards);
-    r.terminated = torch::stack(terminated);
-    r.truncated = torch::stack(truncated);
-    r.final_obs = torch::stack(final_obs);
-    r.last_obs = agent_input(history_);
-    const auto losses = agent_.update(r);
+    const int64_t T = config_.a2c.rollout, N = config_.a2c.num_envs;
+    const agents::A2CRollout r = collect_a2c_rollout(env_, made_.agent, frames_, T, [this](double episode_return) {
+      episode_returns_.push_back(episode_return);
+      recent_return_ = have_return_ ? 0.95 * recent_return_ + 0.05 * episode_return : episode_return;
+      have_return_ = true;
+    });
+    const auto losses = made_.agent.update(r);
     check_finite("a2c: the update", step_ + T * N,
                  {{"loss/total", losses.total},
                   {"loss/policy", losses.policy},
                   {"loss/value", losses.value},
-                  {"parameters", parameters_norm(agent_.net().parameters())}});
+                  {"parameters", parameters_norm(made_.agent.net().parameters())}});
     add("loss/total", losses.total.item<double>());
     add("loss/policy", losses.policy.item<double>());
     add("loss/value", losses.value.item<double>());
@@ -131,7 +99,8 @@ class A2CJob : public Job {
       out["episode/return"] = s / static_cast<double>(episode_returns_.size());
       out["episode/count"] = static_cast<double>(episode_returns_.size());
     }
-    if (model_data_steps_ > 0) out["env_steps_with_model_data"] = static_cast<double>(step_ + model_data_steps_);
+    if (made_.model_data_steps > 0)
+      out["env_steps_with_model_data"] = static_cast<double>(step_ + made_.model_data_steps);
     sums_.clear();
     episode_returns_.clear();
     return out;
@@ -142,13 +111,13 @@ class A2CJob : public Job {
   }
 
   void save(OutputArchive& archive, nlohmann::json& meta) override {
-    agent_.save(archive);
+    made_.agent.save(archive);
     save_torch_rng(archive);
     const auto& h = env_.history();
     auto actions = torch::from_blob(const_cast<uint8_t*>(h.actions.data()), {static_cast<int64_t>(h.actions.size())},
                                     torch::kUInt8);
     archive.write("env_actions", actions.clone());
-    archive.write("frames", history_);
+    archive.write("frames", frames_);
     meta["env_seed"] = h.seed;
     meta["recent_return"] = recent_return_;
     meta["have_return"] = have_return_;
@@ -160,7 +129,7 @@ class A2CJob : public Job {
   }
 
   void load(InputArchive& archive, const nlohmann::json& meta) override {
-    agent_.load(archive);
+    made_.agent.load(archive);
     load_torch_rng(archive);
     torch::Tensor actions;
     archive.read("env_actions", actions);
@@ -168,7 +137,7 @@ class A2CJob : public Job {
     h.seed = meta.at("env_seed").get<uint64_t>();
     h.actions.assign(actions.data_ptr<uint8_t>(), actions.data_ptr<uint8_t>() + actions.numel());
     env_.restore(h);
-    archive.read("frames", history_);
+    archive.read("frames", frames_);
     step_ = meta.at("step").get<int64_t>();
     recent_return_ = meta.at("recent_return").get<double>();
     have_return_ = meta.at("have_return").get<bool>();
@@ -180,7 +149,7 @@ class A2CJob : public Job {
 
   std::vector<std::pair<std::string, int64_t>> parameter_counts() override {
     std::vector<std::pair<std::string, int64_t>> out;
-    const int64_t total = nn::append_parameter_counts(agent_.net(), config_.kind, out);
+    const int64_t total = nn::append_parameter_counts(made_.agent.net(), config_.kind, out);
     if (config_.kind == "i2a") {
       // The model-free control's width whose parameter count first reaches the agent's.
       int64_t hidden = 1;
@@ -198,14 +167,15 @@ class A2CJob : public Job {
 
   Policy policy() override {
     // Each environment of the caller keeps its own frames, restarted with its episodes.
-    auto history = std::make_shared<at::Tensor>();
-    return [this, history](const at::Tensor& obs, const at::Tensor& first) {
-      if (!history->defined() || history->size(0) != obs.size(0)) {
-        *history = fresh_history(obs, context_);
+    auto frames = std::make_shared<at::Tensor>();
+    return [this, frames](const at::Tensor& obs, const at::Tensor& first) {
+      const int64_t context = made_.context;
+      if (!frames->defined() || frames->size(0) != obs.size(0)) {
+        *frames = initial_frames(obs, context);
       } else {
-        *history = torch::where(first.view({-1, 1, 1, 1, 1}), fresh_history(obs, context_), push_frame(*history, obs));
+        *frames = torch::where(first.view({-1, 1, 1, 1, 1}), initial_frames(obs, context), push_frame(*frames, obs));
       }
-      return agent_.act(agent_input(*history));
+      return made_.agent.act(agent_input(*frames));
     };
   }
 
@@ -223,10 +193,7 @@ class A2CJob : public Job {
   Config config_;
   envs::VectorEnv env_;
   A2CFamilyAgent made_;
-  agents::A2CAgent& agent_;
-  const int64_t context_ = made_.context;
-  const int64_t model_data_steps_ = made_.model_data_steps;
-  at::Tensor history_;  // [N, L, C, H, W] uint8
+  at::Tensor frames_;  // [N, L, C, H, W] uint8
   int64_t step_ = 0;
   std::map<std::string, std::pair<double, int64_t>> sums_;
   std::vector<double> episode_returns_;
@@ -235,6 +202,43 @@ class A2CJob : public Job {
 };
 
 }  // namespace
+
+at::Tensor initial_frames(const at::Tensor& obs, int64_t context) {
+  return obs.unsqueeze(1).expand({obs.size(0), context, obs.size(1), obs.size(2), obs.size(3)}).clone();
+}
+
+agents::A2CRollout collect_a2c_rollout(envs::VectorEnv& env, agents::A2CAgent& agent, at::Tensor& frames,
+                                       int64_t length, const std::function<void(double)>& episode_end) {
+  const int64_t n = frames.size(0);
+  std::vector<at::Tensor> obs, actions, rewards, terminated, truncated, final_obs;
+  for (int64_t t = 0; t < length; ++t) {
+    const at::Tensor input = agent_input(frames);
+    const at::Tensor action = agent.act(input);
+    const auto& res = env.step(action);
+    obs.push_back(input);
+    actions.push_back(action);
+    rewards.push_back(res.reward.clone());
+    terminated.push_back(res.terminated.clone());
+    truncated.push_back(res.truncated.clone());
+    final_obs.push_back(agent_input(push_frame(frames, res.final_obs)));
+    const at::Tensor done = torch::logical_or(res.terminated, res.truncated);
+    frames = torch::where(done.view({n, 1, 1, 1, 1}), initial_frames(res.obs, frames.size(1)), push_frame(frames, res.obs));
+    if (episode_end) {
+      const bool* d = done.data_ptr<bool>();
+      for (int64_t i = 0; i < n; ++i)
+        if (d[i]) episode_end(res.episode_return[i].item<double>());
+    }
+  }
+  agents::A2CRollout r;
+  r.obs = torch::stack(obs);
+  r.action = torch::stack(actions);
+  r.reward = torch::stack(rewards);
+  r.terminated = torch::stack(terminated);
+  r.truncated = torch::stack(truncated);
+  r.final_obs = torch::stack(final_obs);
+  r.last_obs = agent_input(frames);
+  return r;
+}
 
 A2CFamilyAgent make_a2c_family_agent(const Config& config, const envs::EnvSpec& spec) {
   const c10::Device device = parse_device(config.device);
