@@ -81,14 +81,14 @@ TEST(StormJobTest, WarmsUpThenTrainsWithFiniteLosses) {
   }
   EXPECT_GT(m["world_model/reconstruction"], 0.0);
   // The losses move the weights.
-  const auto before = parameters(*job.storm_module());
-  const auto actor_before = parameters(*job.actor_critic().actor());
+  const auto before = parameters(*job.agent().storm_module());
+  const auto actor_before = parameters(*job.agent().actor_critic().actor());
   run(job, 2);
-  const auto after = parameters(*job.storm_module());
+  const auto after = parameters(*job.agent().storm_module());
   bool changed = false;
   for (size_t i = 0; i < before.size(); ++i) changed |= !before[i].equal(after[i]);
   EXPECT_TRUE(changed);
-  EXPECT_FALSE(actor_before[0].equal(parameters(*job.actor_critic().actor())[0]));
+  EXPECT_FALSE(actor_before[0].equal(parameters(*job.agent().actor_critic().actor())[0]));
 }
 
 TEST(StormJobTest, ResumesExactly) {
@@ -119,9 +119,9 @@ TEST(StormJobTest, ResumesExactly) {
       const auto got = comparable(resumed.take_metrics());
       ASSERT_EQ(got.size(), want.size());
       for (const auto& [key, value] : want) EXPECT_EQ(got.at(key), value) << key;
-      const auto a = parameters(*straight.storm_module()), b = parameters(*resumed.storm_module());
+      const auto a = parameters(*straight.agent().storm_module()), b = parameters(*resumed.agent().storm_module());
       for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].equal(b[i])) << i;
-      const auto pa = parameters(*straight.actor_critic().actor()), pb = parameters(*resumed.actor_critic().actor());
+      const auto pa = parameters(*straight.agent().actor_critic().actor()), pb = parameters(*resumed.agent().actor_critic().actor());
       for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(pa[i].equal(pb[i])) << i;
     }
   }
@@ -133,10 +133,10 @@ TEST(StormJobTest, ImaginationIsDeterministicGivenTheGenerator) {
   Rng rng(7);
   const data::Batch context = job.replay().sample(16, 4, rng);
   torch::manual_seed(123);
-  const auto a = job.imagine(context);
+  const auto a = job.agent().imagine(context);
   torch::manual_seed(123);
-  const auto b = job.imagine(context);
-  EXPECT_EQ(a.features.sizes(), (std::vector<int64_t>{9, 16, job.storm_module()->feature_dim()}));
+  const auto b = job.agent().imagine(context);
+  EXPECT_EQ(a.features.sizes(), (std::vector<int64_t>{9, 16, job.agent().storm_module()->feature_dim()}));
   EXPECT_EQ(a.actions.sizes(), (std::vector<int64_t>{8, 16}));
   EXPECT_TRUE(a.features.equal(b.features));
   EXPECT_TRUE(a.actions.equal(b.actions));
@@ -144,7 +144,7 @@ TEST(StormJobTest, ImaginationIsDeterministicGivenTheGenerator) {
   EXPECT_TRUE(a.continues.equal(b.continues));
   EXPECT_FALSE(a.features.requires_grad());
   // Another draw gives another rollout.
-  const auto c = job.imagine(context);
+  const auto c = job.agent().imagine(context);
   EXPECT_FALSE(a.features.equal(c.features));
 }
 
@@ -157,9 +157,9 @@ TEST(StormJobTest, SoftContinueIsTheProbabilityTheThresholdRounds) {
   Rng rng(7);
   const data::Batch context = hard.replay().sample(16, 4, rng);
   torch::manual_seed(5);
-  const auto h = hard.imagine(context);
+  const auto h = hard.agent().imagine(context);
   torch::manual_seed(5);
-  const auto s = soft.imagine(context);
+  const auto s = soft.agent().imagine(context);
   ASSERT_TRUE(h.features.equal(s.features));
   EXPECT_GT(s.continues.min().item<float>(), 0.0f);
   EXPECT_LT(s.continues.max().item<float>(), 1.0f);
@@ -191,22 +191,23 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
   const Saved state = save(fp32);
   load(bf16, state);
 
+  Rng windows_a(3), windows_b(3);  // the same windows for both
   torch::manual_seed(11);
-  const auto full = fp32.update_world_model();
+  const auto full = fp32.agent().update_world_model(fp32.replay(), windows_a, 40);
   torch::manual_seed(11);
-  const auto mixed = bf16.update_world_model();
+  const auto mixed = bf16.agent().update_world_model(bf16.replay(), windows_b, 40);
   EXPECT_FALSE(mixed.at("world_model/loss").equal(full.at("world_model/loss"))) << "bf16 autocast changed nothing";
   for (const char* key :
        {"world_model/loss", "world_model/reconstruction", "world_model/reward", "world_model/termination"}) {
     EXPECT_LT(relative_gap(mixed.at(key), full.at(key)), 0.01) << key;
   }
-  for (const auto& p : bf16.storm_module()->parameters()) ASSERT_EQ(p.scalar_type(), torch::kFloat);
+  for (const auto& p : bf16.agent().storm_module()->parameters()) ASSERT_EQ(p.scalar_type(), torch::kFloat);
 
   // Imagination leaves the model in fp32, and the actor-critic update agrees on one rollout.
   Rng rng(7);
   const data::Batch context = fp32.replay().sample(16, 4, rng);
   torch::manual_seed(5);
-  const agents::ImaginedRollout rollout = bf16.imagine(context);
+  const agents::ImaginedRollout rollout = bf16.agent().imagine(context);
   EXPECT_EQ(rollout.features.scalar_type(), torch::kFloat);
   EXPECT_EQ(rollout.rewards.scalar_type(), torch::kFloat);
   EXPECT_TRUE(torch::isfinite(rollout.features).all().item<bool>());
@@ -216,7 +217,7 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
     // StormJobCuda checks the dtypes there.)
     torch::NoGradGuard no_grad;
     Bf16Autocast autocast(c10::Device(c10::kCPU), true);
-    auto& wm = bf16.storm_module();
+    auto& wm = bf16.agent().storm_module();
     const models::storm::Encoded encoded = wm->encode(context.obs, 1.0);
     const at::Tensor h = wm->sequence(encoded.z, context.action, context.first);
     const models::storm::HeadOutputs heads = wm->heads(h);
@@ -226,8 +227,8 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
   }
   load(fp32, state);
   load(bf16, state);
-  const agents::ActorCriticLosses ac_full = fp32.actor_critic().update(rollout);
-  const agents::ActorCriticLosses ac_mixed = bf16.actor_critic().update(rollout);
+  const agents::ActorCriticLosses ac_full = fp32.agent().actor_critic().update(rollout);
+  const agents::ActorCriticLosses ac_mixed = bf16.agent().actor_critic().update(rollout);
   EXPECT_FALSE(ac_mixed.value.equal(ac_full.value));
   EXPECT_LT(relative_gap(ac_mixed.value, ac_full.value), 0.01);
   EXPECT_LT(relative_gap(ac_mixed.entropy, ac_full.entropy), 0.01);
@@ -244,9 +245,9 @@ TEST(StormJobTest, Bf16AutocastAgreesWithFp32OnTheSameState) {
 std::vector<at::Tensor> deterministic_outputs(StormJob& job, const data::Batch& batch, const at::Tensor& z,
                                               bool bf16) {
   torch::NoGradGuard no_grad;
-  const c10::Device device = job.storm_module()->parameters().front().device();
+  const c10::Device device = job.agent().storm_module()->parameters().front().device();
   Bf16Autocast autocast(device, bf16);
-  auto& wm = job.storm_module();
+  auto& wm = job.agent().storm_module();
   wm->eval();
   const data::Batch b = batch.to(device);
   const at::Tensor zd = z.to(device);
@@ -257,8 +258,8 @@ std::vector<at::Tensor> deterministic_outputs(StormJob& job, const data::Batch& 
   const models::storm::HeadOutputs heads = wm->heads(h);
   const at::Tensor features = torch::cat({zd, h}, -1);  // [z, h], as the contract's features
   std::vector<at::Tensor> out = {logits,         recon, h, heads.prior_logits, heads.reward_logits,
-                                 heads.termination_logit, job.actor_critic().policy_logits(features),
-                                 job.actor_critic().value(features)};
+                                 heads.termination_logit, job.agent().actor_critic().policy_logits(features),
+                                 job.agent().actor_critic().value(features)};
   for (auto& t : out) {
     EXPECT_EQ(t.scalar_type(), torch::kFloat);
     t = t.to(torch::kCPU);
@@ -279,14 +280,14 @@ TEST(StormJobCuda, AgreesWithTheCpuOnTheSameState) {
   const data::Batch batch = cpu.replay().sample(8, 8, rng);
   const at::Tensor z = [&] {
     torch::NoGradGuard no_grad;
-    cpu.storm_module()->eval();
-    return cpu.storm_module()->encode(batch.obs, 1.0).z;
+    cpu.agent().storm_module()->eval();
+    return cpu.agent().storm_module()->encode(batch.obs, 1.0).z;
   }();
   const std::vector<at::Tensor> expected = deterministic_outputs(cpu, batch, z, false);
   const data::Batch context = cpu.replay().sample(16, 4, rng);
-  const agents::ImaginedRollout rollout = cpu.imagine(context);
+  const agents::ImaginedRollout rollout = cpu.agent().imagine(context);
   load(cpu, state);
-  const agents::ActorCriticLosses cpu_losses = cpu.actor_critic().update(rollout);
+  const agents::ActorCriticLosses cpu_losses = cpu.agent().actor_critic().update(rollout);
 
   for (const std::string precision : {"fp32", "bf16"}) {
     SCOPED_TRACE(precision);
@@ -300,12 +301,12 @@ TEST(StormJobCuda, AgreesWithTheCpuOnTheSameState) {
       EXPECT_TRUE(torch::allclose(got[i], expected[i], tolerance, tolerance))
           << "output " << i << ": largest difference " << (got[i] - expected[i]).abs().max().item<double>();
     }
-    const agents::ActorCriticLosses gpu_losses = gpu.actor_critic().update(rollout);
+    const agents::ActorCriticLosses gpu_losses = gpu.agent().actor_critic().update(rollout);
     EXPECT_LT(relative_gap(gpu_losses.value.cpu(), cpu_losses.value), tolerance);
     EXPECT_LT(relative_gap(gpu_losses.entropy.cpu(), cpu_losses.entropy), tolerance);
     EXPECT_LT(std::abs(gpu_losses.policy.item<double>() - cpu_losses.policy.item<double>()), 2 * tolerance);
 
-    const agents::ImaginedRollout imagined = gpu.imagine(context);
+    const agents::ImaginedRollout imagined = gpu.agent().imagine(context);
     EXPECT_TRUE(imagined.features.is_cuda());
     EXPECT_TRUE(torch::isfinite(imagined.features).all().item<bool>());
     expect_loop_runs(gpu);
@@ -406,7 +407,7 @@ TEST(StormJobTest, DivergenceStopsTheRunBeforeAnythingNonFiniteIsSaved) {
   ASSERT_FALSE(last.empty());
   StormJob restored(tiny_config());
   load_checkpoint(last, restored.kind(), [&](InputArchive& a, const nlohmann::json& m) { restored.load(a, m); });
-  for (const auto& p : restored.storm_module()->parameters()) ASSERT_TRUE(torch::isfinite(p).all().item<bool>());
+  for (const auto& p : restored.agent().storm_module()->parameters()) ASSERT_TRUE(torch::isfinite(p).all().item<bool>());
   std::filesystem::remove_all(dir);
 }
 
@@ -459,7 +460,7 @@ TEST(StormJobTest, StateSpaceWorldModelsRunTheSameLoop) {
       ASSERT_EQ(want.count(key), 1u) << key;
       EXPECT_TRUE(std::isfinite(want.at(key))) << key;
     }
-    EXPECT_THROW(straight.storm_module(), UserError);
+    EXPECT_THROW(straight.agent().storm_module(), UserError);
     const auto counts = straight.parameter_counts();
     EXPECT_EQ(counts.front().first, "world_model");
     EXPECT_GT(counts.front().second, 0);
@@ -474,10 +475,11 @@ TEST(StormJobTest, StateSpaceWorldModelsRunTheSameLoop) {
     const auto got = comparable(resumed.take_metrics());
     for (const auto& [key, value] : want) EXPECT_EQ(got.at(key), value) << key;
 
-    const data::Batch context = straight.sample_contexts(8);
+    Rng windows(5);
+    const data::Batch context = straight.agent().sample_contexts(straight.replay(), 8, windows);
     EXPECT_EQ(context.obs.size(1), 2);  // env_model.context
     EXPECT_FALSE(context.first.narrow(1, 1, 1).any().item<bool>());  // inside one episode
-    const agents::ImaginedRollout rollout = straight.imagine(context);
+    const agents::ImaginedRollout rollout = straight.agent().imagine(context);
     EXPECT_EQ(rollout.features.size(0), 9);
     EXPECT_GE(rollout.continues.min().item<double>(), 0.0);
     EXPECT_LE(rollout.continues.max().item<double>(), 1.0);

@@ -1,5 +1,5 @@
 // imagine bench storm: wall-clock and CPU cost of each part of STORM's training loop for a
-// config, with whichever world model it names (default: the CPU preset; `--config configs/storm_atari100k.toml --set
+// config, measured on the STORM agent (train/storm_agent.h), with whichever world model it names (default: the CPU preset; `--config configs/storm_atari100k.toml --set
 // env.id=minatar/breakout --set env.obs=rgb` gives the Atari 100k sizes on a built-in 64x64
 // RGB game). With one thread on a busy machine the CPU time is the better estimate of the
 // wall time on an idle one. The replay buffer is
@@ -16,7 +16,12 @@
 #include "imagine/cli/common.h"
 #include "imagine/core/error.h"
 #include "imagine/core/log.h"
-#include "imagine/train/storm_job.h"
+#include "imagine/core/device.h"
+#include "imagine/core/rng.h"
+#include "imagine/data/replay_buffer.h"
+#include "imagine/envs/vector_env.h"
+#include "imagine/train/job.h"
+#include "imagine/train/storm_agent.h"
 
 namespace imagine::cli {
 
@@ -31,22 +36,44 @@ void bench_storm(const Globals& g, const BenchStormArgs& a) {
   train::Config config = load_config(a.config.files, a.config.sets);
   if (config.kind != "storm") throw UserError("bench storm needs a kind = \"storm\" config, got '" + config.kind + "'");
   apply_runtime(config);
+  train::validate(config);
   const train::StormOptions loop = config.storm;
-  config.storm.train_every = int64_t{1} << 40;  // the job only acts; the parts are timed below
-  config.storm.media_every = 0;
-  train::StormJob job(config);
-  spdlog::info("bench storm: {} random warm-up steps on {}", loop.warmup_steps, config.env.id);
-  while (job.step() < loop.warmup_steps) job.advance();
+  envs::VectorEnv env(config.env, 1, 1);
+  const envs::EnvSpec& spec = env.spec();
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  train::StormAgent agent(config, spec, parse_device(config.device), config.precision == "bf16");
+  Rng rng(static_cast<uint64_t>(config.seed));
 
-  const Timing wm = time_mean(a.repeats, [&] { job.update_world_model().at("world_model/loss").item<double>(); });
+  // The replay buffer of the random warm-up, as the job fills it.
+  spdlog::info("bench storm: {} random warm-up steps on {}", loop.warmup_steps, config.env.id);
+  data::ReplayBuffer replay(config.replay, spec.obs_shape(), 1);
+  at::Tensor obs = env.reset(static_cast<uint64_t>(config.seed)).obs[0].clone();
+  bool first = true;
+  for (int64_t i = 0; i < std::max<int64_t>(loop.warmup_steps, loop.batch_length + 1); ++i) {
+    const at::Tensor action = torch::tensor({rng.uniform_int(0, spec.num_actions - 1)}, torch::kLong);
+    const envs::StepResult& r = env.step(action);
+    replay.add(obs.unsqueeze(0), action, r.reward, r.terminated, r.truncated, r.life_lost,
+               torch::tensor({first}, torch::kBool));
+    first = r.terminated[0].item<bool>() || r.truncated[0].item<bool>();
+    obs = r.obs[0].clone();
+  }
+
+  const Timing wm = time_mean(a.repeats, [&] { agent.update_world_model(replay, rng, 0).at("world_model/loss").item<double>(); });
   agents::ImaginedRollout rollout;
   const Timing imagination = time_mean(a.repeats, [&] {
-    const auto context = job.sample_contexts(loop.imagination_batch);
-    rollout = job.imagine(context);
+    rollout = agent.imagine(agent.sample_contexts(replay, loop.imagination_batch, rng));
     rollout.rewards.sum().item<double>();
   });
-  const Timing ac = time_mean(a.repeats, [&] { job.actor_critic().update(rollout).total.item<double>(); });
-  const Timing act = time_mean(std::max<int64_t>(a.repeats, 100), [&] { job.advance(); });
+  const Timing ac = time_mean(a.repeats, [&] { agent.actor_critic().update(rollout).total.item<double>(); });
+  // Acting as the job acts: the policy on the episode's previous steps, then the environment.
+  train::ActingContext acting;
+  const Timing act = time_mean(std::max<int64_t>(a.repeats, 100), [&] {
+    const int64_t action = agent.act(acting, obs, rng);
+    const envs::StepResult& r = env.step(torch::tensor({action}, torch::kLong));
+    acting.push(obs, action, loop.acting_context - 1);
+    if (r.terminated[0].item<bool>() || r.truncated[0].item<bool>()) acting.clear();
+    obs = r.obs[0].clone();
+  });
 
   // Seconds per environment step of a part done `count` times every train_every steps.
   auto share = [&](double seconds, int64_t count) {

@@ -86,58 +86,23 @@ void validate_storm(const Config& config, const envs::EnvSpec& spec) {
 }
 
 
-void StormJob::ActingContext::push(const at::Tensor& o, int64_t a, int64_t keep) {
-  obs.push_back(o.clone());
-  actions.push_back(a);
-  while (static_cast<int64_t>(obs.size()) > keep) {
-    obs.erase(obs.begin());
-    actions.erase(actions.begin());
-  }
-}
-
-void StormJob::ActingContext::clear() {
-  obs.clear();
-  actions.clear();
-}
-
 StormJob::StormJob(const Config& config)
     : config_(config),
       options_(config.storm),
       env_(config.env, 1, 1),
       obs_scale_(env_.spec().obs_scale),
       device_(parse_device(config.device)),
-      bf16_(config.precision == "bf16"),
-      imagined_continue_(config.storm.imagined_continue == "probability" ? agents::ImaginedContinue::kProbability
-                                                                         : agents::ImaginedContinue::kThreshold),
       replay_(config.replay, env_.spec().obs_shape(), 1),
       media_positions_(config.storm.world_model_class == "storm" ? config.world_model.max_positions
                                                                   : std::numeric_limits<int64_t>::max()),
       rng_(static_cast<uint64_t>(config.seed) ^ 0x5707e0b5ULL) {
   validate_storm(config, env_.spec());
   torch::manual_seed(static_cast<uint64_t>(config.seed));
-  world_model_ = make_loop_world_model(config, env_.spec(), device_, bf16_);
-  actor_critic_ = std::make_unique<agents::ActorCritic>(world_model_->model().feature_dim(), env_.spec().num_actions,
-                                                        config.actor_critic, device_, bf16_);
+  agent_ = std::make_unique<StormAgent>(config, env_.spec(), device_, config.precision == "bf16");
   obs_ = env_.reset(static_cast<uint64_t>(config.seed)).obs[0].clone();
 }
 
 StormJob::~StormJob() = default;
-
-at::Tensor StormJob::acting_features(const ActingContext& context, const at::Tensor& obs) {
-  torch::NoGradGuard no_grad;
-  Bf16Autocast autocast(device_, bf16_);
-  world_model_->model().eval();
-  const models::WorldStatePtr state = world_model_->acting_state(context.obs, context.actions, obs);
-  return state ? world_model_->model().features(state) : at::Tensor();
-}
-
-int64_t StormJob::policy_action(const ActingContext& context, const at::Tensor& obs) {
-  const at::Tensor features = acting_features(context, obs);
-  if (!features.defined()) return rng_.uniform_int(0, env_.spec().num_actions - 1);
-  torch::NoGradGuard no_grad;
-  Bf16Autocast autocast(device_, bf16_);
-  return agents::sample_actions(actor_critic_->policy_logits(features)).item<int64_t>();
-}
 
 void StormJob::store(const at::Tensor& obs, int64_t action, const envs::StepResult& r, bool first) {
   replay_.add(obs.unsqueeze(0), torch::tensor({action}, torch::kLong), r.reward, r.terminated, r.truncated,
@@ -148,7 +113,7 @@ void StormJob::advance() {
   auto start = Clock::now();
   const bool warm = step_ < options_.warmup_steps;
   const int64_t action =
-      warm ? rng_.uniform_int(0, env_.spec().num_actions - 1) : policy_action(acting_, obs_);
+      warm ? rng_.uniform_int(0, env_.spec().num_actions - 1) : agent_->act(acting_, obs_, rng_);
   const envs::StepResult& result = env_.step(torch::tensor({action}, torch::kLong));
   store(obs_, action, result, first_);
   const bool done = result.terminated[0].item<bool>() || result.truncated[0].item<bool>();
@@ -172,80 +137,47 @@ void StormJob::advance() {
 }
 
 void StormJob::train_round() {
-  for (int64_t i = 0; i < options_.world_model_updates; ++i) update_world_model();
-  for (int64_t i = 0; i < options_.actor_critic_updates; ++i) update_actor_critic();
-}
-
-std::map<std::string, at::Tensor> StormJob::update_world_model() {
-  const auto start = Clock::now();
-  std::map<std::string, at::Tensor> metrics = world_model_->update(replay_, rng_, step_);
-  ++world_model_updates_;
-  for (const auto& [key, value] : metrics) add(key, value);
-  add("time/world_model_update_s", seconds_since(start));
-  return metrics;
-}
-
-agents::ImaginedRollout StormJob::imagine(const data::Batch& context) {
-  torch::NoGradGuard no_grad;
-  Bf16Autocast autocast(device_, bf16_);
-  world_model_->model().eval();
-  const auto policy = [this](const at::Tensor& features) {
-    return agents::sample_actions(actor_critic_->policy_logits(features));
-  };
-  return agents::imagine(world_model_->model(), world_model_->imagination_start(context.to(device_)), policy,
-                         options_.imagination_horizon,
-                         imagined_continue_);
-}
-
-agents::ActorCriticLosses StormJob::update_actor_critic() {
-  auto start = Clock::now();
-  const data::Batch context = sample_contexts(options_.imagination_batch);
-  const agents::ImaginedRollout rollout = imagine(context);
-  add("time/imagination_s", seconds_since(start));
-  start = Clock::now();
-  agents::ActorCriticLosses l = actor_critic_->update(rollout);
-  ++actor_critic_updates_;
-  check_finite("storm: the actor-critic update", step_,
-               {{"actor_critic/loss", l.total},
-                {"actor_critic/policy", l.policy},
-                {"actor_critic/value", l.value},
-                {"actor_critic/grad_norm", l.grad_norm},
-                {"actor_critic parameters", parameters_norm(actor_critic_parameters())}});
-  add("actor_critic/loss", l.total);
-  add("actor_critic/policy", l.policy);
-  add("actor_critic/value", l.value);
-  add("actor_critic/slow_value", l.slow_value);
-  add("actor_critic/entropy", l.entropy);
-  add("actor_critic/return_scale", l.return_scale);
-  add("actor_critic/mean_return", l.mean_return);
-  add("actor_critic/mean_value", l.mean_value);
-  add("actor_critic/grad_norm", l.grad_norm);
-  add("imagination/reward", rollout.rewards.mean());
-  add("imagination/continue", rollout.continues.mean());
-  add("time/actor_critic_update_s", seconds_since(start));
-  return l;
-}
-
-std::vector<at::Tensor> StormJob::actor_critic_parameters() {
-  std::vector<at::Tensor> params = actor_critic_->actor()->parameters();
-  for (const auto& p : actor_critic_->critic()->parameters()) params.push_back(p);
-  return params;
+  for (int64_t i = 0; i < options_.world_model_updates; ++i) {
+    const auto start = Clock::now();
+    for (const auto& [key, value] : agent_->update_world_model(replay_, rng_, step_)) add(key, value);
+    ++world_model_updates_;
+    add("time/world_model_update_s", seconds_since(start));
+  }
+  for (int64_t i = 0; i < options_.actor_critic_updates; ++i) {
+    const ActorCriticStep u = agent_->update_actor_critic(replay_, rng_, step_);
+    ++actor_critic_updates_;
+    const agents::ActorCriticLosses& l = u.losses;
+    add("time/imagination_s", u.imagination_s);
+    add("actor_critic/loss", l.total);
+    add("actor_critic/policy", l.policy);
+    add("actor_critic/value", l.value);
+    add("actor_critic/slow_value", l.slow_value);
+    add("actor_critic/entropy", l.entropy);
+    add("actor_critic/return_scale", l.return_scale);
+    add("actor_critic/mean_return", l.mean_return);
+    add("actor_critic/mean_value", l.mean_value);
+    add("actor_critic/grad_norm", l.grad_norm);
+    add("imagination/reward", u.rollout.rewards.mean());
+    add("imagination/continue", u.rollout.continues.mean());
+    add("time/actor_critic_update_s", u.update_s);
+  }
 }
 
 void StormJob::write_media() {
   const int64_t rows = replay_.num_rows(0);
-  const int64_t context = world_model_->imagination_context();
+  LoopWorldModel& world_model = agent_->world_model();
+  const int64_t context = world_model.imagination_context();
   const int64_t length = std::min({options_.media_length, rows, media_positions_});
   if (length <= context) return;
   torch::NoGradGuard no_grad;
-  models::WorldModel& model = world_model_->model();
+  models::WorldModel& model = world_model.model();
   model.eval();
   const int64_t scale = std::max<int64_t>(1, 128 / env_.spec().height);
   try {
     std::filesystem::create_directories(media_dir_);
     // The latest rows of the first stream; the state-space models need them inside one episode.
     int64_t begin = rows - length;
-    if (world_model_->windows_within_episode()) {
+    if (world_model.windows_within_episode()) {
       const auto first = replay_.window(0, begin, length).first[0];
       for (int64_t t = length - 1; t > 0; --t)
         if (first[t].item<bool>()) {
@@ -258,7 +190,7 @@ void StormJob::write_media() {
     const data::Batch recent = replay_.window(0, begin, shown);
     const at::Tensor real = recent.obs[0].to(torch::kFloat) * obs_scale_;  // [T, C, H, W]
     // Real frames next to the model's reconstruction of each, where it has one.
-    const at::Tensor recon = world_model_->reconstruct(recent.obs[0]);
+    const at::Tensor recon = world_model.reconstruct(recent.obs[0]);
     if (recon.defined()) {
       const auto real_frames = to_frames(real);
       const auto recon_frames = to_frames(recon.cpu());
@@ -271,14 +203,14 @@ void StormJob::write_media() {
     // actions (open loop) | the model following the policy. Context positions show the real
     // frames (or their reconstructions).
     // The first imagined state shows frame `offset` of the window.
-    const int64_t offset = world_model_->starts_after_context() ? context : context - 1;
+    const int64_t offset = world_model.starts_after_context() ? context : context - 1;
     const int64_t horizon = shown - offset;
     const data::Batch d = recent.to(device_);
     data::Batch start;
     start.obs = d.obs.narrow(1, 0, context);
     start.action = d.action.narrow(1, 0, context);
     start.first = d.first.narrow(1, 0, context);
-    models::WorldStatePtr open_state = world_model_->imagination_start(start);
+    models::WorldStatePtr open_state = world_model.imagination_start(start);
     models::WorldStatePtr policy_state = open_state;
     std::vector<at::Tensor> open_loop, policy;
     for (int64_t i = 0; i < horizon; ++i) {
@@ -286,7 +218,7 @@ void StormJob::write_media() {
       policy.push_back(model.decode(policy_state).cpu());
       if (i + 1 == horizon) break;
       open_state = model.step(open_state, d.action.select(1, offset + i)).state;
-      const at::Tensor a = agents::sample_actions(actor_critic_->policy_logits(model.features(policy_state)));
+      const at::Tensor a = agents::sample_actions(agent_->actor_critic().policy_logits(model.features(policy_state)));
       policy_state = model.step(policy_state, a).state;
     }
     const at::Tensor context_frames = (recon.defined() ? recon.cpu() : real).narrow(0, 0, offset);
@@ -342,10 +274,7 @@ std::string StormJob::progress_metric() const {
 }
 
 void StormJob::save(OutputArchive& archive, nlohmann::json& meta) {
-  world_model_->save(archive);
-  torch::serialize::OutputArchive ac;
-  actor_critic_->save(ac);
-  archive.write("actor_critic", ac);
+  agent_->save(archive);
   save_torch_rng(archive);
 
   const auto& h = env_.history();
@@ -382,10 +311,7 @@ void StormJob::save(OutputArchive& archive, nlohmann::json& meta) {
 }
 
 void StormJob::load(InputArchive& archive, const nlohmann::json& meta) {
-  world_model_->load(archive);
-  torch::serialize::InputArchive ac;
-  archive.read("actor_critic", ac);
-  actor_critic_->load(ac);
+  agent_->load(archive);
 
   envs::VectorEnv::History history;
   history.seed = meta.at("env_seed").get<uint64_t>();
@@ -445,16 +371,7 @@ void StormJob::rebuild_replay(const envs::VectorEnv::History& history) {
   }
 }
 
-std::vector<std::pair<std::string, int64_t>> StormJob::parameter_counts() {
-  std::vector<std::pair<std::string, int64_t>> out = world_model_->parameter_counts();
-  const int64_t actor = nn::parameter_count(*actor_critic_->actor());
-  const int64_t critic = nn::parameter_count(*actor_critic_->critic());
-  out.insert(out.end(), {{"actor_critic/actor", actor},
-                         {"actor_critic/critic", critic},
-                         {"actor_critic/slow_critic", nn::parameter_count(*actor_critic_->slow_critic())},  // an EMA, not trained
-                         {"actor_critic", actor + critic}});
-  return out;
-}
+std::vector<std::pair<std::string, int64_t>> StormJob::parameter_counts() { return agent_->parameter_counts(); }
 
 Policy StormJob::policy() {
   // Each environment of the caller keeps its own acting context, cleared when its episode
@@ -468,7 +385,7 @@ Policy StormJob::policy() {
       auto& context = (*contexts)[static_cast<size_t>(i)];
       if (first[i].item<bool>()) context.clear();
       const at::Tensor o = obs[i];
-      actions[static_cast<size_t>(i)] = policy_action(context, o);
+      actions[static_cast<size_t>(i)] = agent_->act(context, o, rng_);
       context.push(o, actions[static_cast<size_t>(i)], options_.acting_context - 1);
     }
     return torch::tensor(actions, torch::kLong);
@@ -494,15 +411,5 @@ std::vector<double> StormJob::evaluate(int64_t episodes, uint64_t seed) {
 }
 
 std::unique_ptr<Job> make_storm_job(const Config& config) { return std::make_unique<StormJob>(config); }
-
-models::storm::WorldModel& StormJob::storm_module() {
-  auto* storm = dynamic_cast<models::storm::StormWorldModel*>(&world_model_->model());
-  if (storm == nullptr) throw UserError("storm: this job's world model is not STORM's (storm.world_model_class)");
-  return storm->module();
-}
-
-data::Batch StormJob::sample_contexts(int64_t batch) {
-  return replay_.sample(batch, world_model_->imagination_context(), rng_, world_model_->windows_within_episode());
-}
 
 }  // namespace imagine::train

@@ -6,18 +6,9 @@
 // random steps, every `train_every` steps run `world_model_updates` world-model updates and
 // `actor_critic_updates` actor-critic updates, each on a fresh imagination.
 //
-// Acting sees the current episode only (at most `acting_context` steps). With the previous
-// steps' observations o_{t-K}..o_{t-1} and actions a_{t-K}..a_{t-1} of the episode:
-//   acting = "posterior": encode o_{t-K}..o_t, run (z_j, a_j) for j < t through the
-//     transformer, h = the output of position t-1 (the one whose prior predicts z_t) and act
-//     on [z_t, h] with z_t the posterior sample of the current frame. At an episode's first
-//     step there is no previous position and h = 0. This is the imagination's feature with
-//     the prior's guess of z_t replaced by the actual frame's posterior sample.
-//   acting = "storm": the reference: the same h, but z_t is sampled from the prior of
-//     position t-1 (the policy never sees the current frame); with no previous step of the
-//     episode the action is uniform at random (the reference does so with an empty context).
-// With a state-space world model the policy acts on the state observed from the last
-// env_model.context frames of the episode (its first frame repeated before its start).
+// The agent (world model, actor-critic, their optimisers, acting) is a StormAgent
+// (train/storm_agent.h); the job owns the environment, the replay buffer, the metrics, the
+// checkpoint and the media.
 //
 // Randomness: imagine::Rng draws replay windows and warm-up actions; every tensor sample
 // (latents, policy actions, dropout) uses LibTorch's default generator. Both are in the
@@ -31,14 +22,11 @@
 #include <utility>
 #include <vector>
 
-#include "imagine/agents/actor_critic/actor_critic.h"
-#include "imagine/agents/actor_critic/imagination.h"
 #include "imagine/core/rng.h"
 #include "imagine/data/replay_buffer.h"
 #include "imagine/envs/vector_env.h"
-#include "imagine/models/storm/storm_world_model.h"
-#include "imagine/train/loop_world_model.h"
 #include "imagine/train/job.h"
+#include "imagine/train/storm_agent.h"
 
 namespace imagine::train {
 
@@ -72,42 +60,16 @@ class StormJob : public Job {
   Policy policy() override;
   void set_media_dir(const std::string& dir) override { media_dir_ = dir; }
 
-  // Imagines from real context windows: context obs [B, L, C, H, W] uint8, action [B, L],
-  // first [B, L] (a replay Batch, see sample_contexts) -> rollout with features [H + 1, B, F],
-  // actions, rewards and continues [H, B]. Eval mode, no gradient, no host synchronisation in
-  // the loop.
-  agents::ImaginedRollout imagine(const data::Batch& context);
-  // `batch` context windows as the world model's imagination needs them.
-  data::Batch sample_contexts(int64_t batch);
-  // One world-model update on sampled windows; its metrics (detached scalars).
-  std::map<std::string, at::Tensor> update_world_model();
-  // One actor-critic update on an imagination from sampled contexts.
-  agents::ActorCriticLosses update_actor_critic();
-  std::vector<at::Tensor> actor_critic_parameters();
-  // Writes media/reconstruction-<step>.gif and media/imagination-<step>.gif (needs a media dir).
-  void write_media();
-
-  LoopWorldModel& world_model() { return *world_model_; }
-  // STORM's module (storm.world_model_class = "storm"); raises UserError otherwise.
-  models::storm::WorldModel& storm_module();
-  agents::ActorCritic& actor_critic() { return *actor_critic_; }
+  StormAgent& agent() { return *agent_; }
   const data::ReplayBuffer& replay() const { return replay_; }
 
  private:
-  struct ActingContext {
-    std::vector<at::Tensor> obs;  // previous frames of the episode, each [C, H, W] uint8
-    std::vector<int64_t> actions;
-    void push(const at::Tensor& o, int64_t a, int64_t keep);
-    void clear();
-  };
-  // Policy features for the current frame (see the header comment), [1, F]; undefined when
-  // the action must be uniform (storm mode, first step of an episode).
-  at::Tensor acting_features(const ActingContext& context, const at::Tensor& obs);
-  int64_t policy_action(const ActingContext& context, const at::Tensor& obs);
   // obs: current observation [C, H, W]; first: it starts an episode.
   void store(const at::Tensor& obs, int64_t action, const envs::StepResult& result, bool first);
   void rebuild_replay(const envs::VectorEnv::History& history);
   void train_round();
+  // Writes media/reconstruction-<step>.gif and media/imagination-<step>.gif (needs a media dir).
+  void write_media();
   void add(const std::string& key, const at::Tensor& value);
   void add(const std::string& key, double value);
 
@@ -116,12 +78,9 @@ class StormJob : public Job {
   envs::VectorEnv env_;
   double obs_scale_;
   c10::Device device_;
-  bool bf16_;  // precision = "bf16": forward passes under bf16 autocast
-  agents::ImaginedContinue imagined_continue_;
   data::ReplayBuffer replay_;
   int64_t media_positions_;  // longest sequence media may show (STORM: its KV cache)
-  std::unique_ptr<LoopWorldModel> world_model_;
-  std::unique_ptr<agents::ActorCritic> actor_critic_;
+  std::unique_ptr<StormAgent> agent_;
   Rng rng_;
 
   at::Tensor obs_;  // current observation [C, H, W] uint8
