@@ -97,18 +97,21 @@ TEST(CliTest, BenchStormTimesEachPartOfTheLoop) {
   auto r = imagine("--format json bench storm --repeats 1 --config " + tiny);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = nlohmann::json::parse(r.out);
-  ASSERT_EQ(rows.size(), 5u);
+  ASSERT_EQ(rows.size(), 7u);
   EXPECT_EQ(rows[0]["part"], "world-model update");
   EXPECT_EQ(rows[1]["part"], "imagination");
-  EXPECT_EQ(rows[2]["part"], "actor-critic update");
-  EXPECT_EQ(rows[3]["part"], "act + env step");
+  EXPECT_EQ(rows[2]["part"], "  of which: observe the context");
+  EXPECT_EQ(rows[2]["shape"], "16 x 4");  // storm_tiny: imagination_batch x imagination_context
+  EXPECT_EQ(rows[3]["part"], "  of which: rollout (policy and model steps)");
+  EXPECT_EQ(rows[4]["part"], "actor-critic update");
+  EXPECT_EQ(rows[5]["part"], "act + env step");
   double sum = 0;
-  for (int i = 0; i < 4; ++i) {
+  for (int i : {0, 1, 4, 5}) {
     EXPECT_GT(rows[i]["ms"].get<double>(), 0.0) << rows[i];
     sum += rows[i]["ms per env step"].get<double>();
   }
   // The total is the parts weighted by the loop's schedule (each rounded to 0.01 ms).
-  EXPECT_NEAR(rows[4]["ms per env step"].get<double>(), sum, 0.03);
+  EXPECT_NEAR(rows[6]["ms per env step"].get<double>(), sum, 0.03);
   r = imagine("bench storm --set kind=a2c");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("kind"), std::string::npos) << r.err;

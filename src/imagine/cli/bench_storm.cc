@@ -64,6 +64,15 @@ void bench_storm(const Globals& g, const BenchStormArgs& a) {
     rollout = agent.imagine(agent.sample_contexts(replay, loop.imagination_batch, rng));
     rollout.rewards.sum().item<double>();
   });
+  // Imagination's two parts: observing the context windows (encoding B x L frames and running
+  // the transformer over them) and the horizon's model steps with the policy.
+  const data::Batch contexts = agent.sample_contexts(replay, loop.imagination_batch, rng);
+  models::WorldStatePtr start;
+  const Timing observe = time_mean(a.repeats, [&] {
+    start = agent.imagination_start(contexts);
+    agent.world_model().model().features(start).sum().item<double>();
+  });
+  const Timing horizon = time_mean(a.repeats, [&] { agent.imagine_from(start).rewards.sum().item<double>(); });
   const Timing ac = time_mean(a.repeats, [&] { agent.actor_critic().update(rollout).total.item<double>(); });
   // Acting as the job acts: the policy on the episode's previous steps, then the environment.
   train::ActingContext acting;
@@ -95,6 +104,9 @@ void bench_storm(const Globals& g, const BenchStormArgs& a) {
       wm, loop.world_model_updates);
   const std::string im_shape = fmt::format("{} x {}", loop.imagination_batch, loop.imagination_horizon);
   row("imagination", im_shape, imagination, loop.actor_critic_updates);
+  row("  of which: observe the context", fmt::format("{} x {}", loop.imagination_batch, agent.world_model().imagination_context()),
+      observe, loop.actor_critic_updates);
+  row("  of which: rollout (policy and model steps)", im_shape, horizon, loop.actor_critic_updates);
   row("actor-critic update", im_shape, ac, loop.actor_critic_updates);
   t.rows.push_back({"act + env step", fmt::format("context {}", loop.acting_context), ms(act.wall), ms(act.cpu),
                     ms(act.wall)});

@@ -64,6 +64,8 @@ class A2CJob : public Job {
       : config_(config),
         env_(config.env, config.a2c.num_envs, config.a2c.env_threads),
         made_(make_a2c_family_agent(config, env_.spec())),
+        distills_(config.kind == "i2a" &&
+                  agents::parse_rollout_policy(config.i2a.rollout_policy) == agents::RolloutPolicyKind::kDistill),
         frames_(initial_frames(env_.reset(static_cast<uint64_t>(config.seed)).obs, made_.context)) {}
 
   std::string kind() const override { return config_.kind; }
@@ -86,7 +88,7 @@ class A2CJob : public Job {
     add("loss/policy", losses.policy.item<double>());
     add("loss/value", losses.value.item<double>());
     add("entropy", losses.entropy.item<double>());
-    if (config_.kind == "i2a" && config_.i2a.rollout_policy == "distill") add("loss/distill", losses.aux.item<double>());
+    if (distills_) add("loss/distill", losses.aux.item<double>());
     step_ += T * N;
   }
 
@@ -193,6 +195,7 @@ class A2CJob : public Job {
   Config config_;
   envs::VectorEnv env_;
   A2CFamilyAgent made_;
+  const bool distills_;  // an I2A agent whose rollout policy learns by distillation
   at::Tensor frames_;  // [N, L, C, H, W] uint8
   int64_t step_ = 0;
   std::map<std::string, std::pair<double, int64_t>> sums_;

@@ -63,14 +63,24 @@ data::Batch StormAgent::sample_contexts(const data::ReplayBuffer& replay, int64_
 }
 
 agents::ImaginedRollout StormAgent::imagine(const data::Batch& context) {
+  return imagine_from(imagination_start(context));
+}
+
+models::WorldStatePtr StormAgent::imagination_start(const data::Batch& context) {
+  torch::NoGradGuard no_grad;
+  Bf16Autocast autocast(device_, bf16_);
+  world_model_->model().eval();
+  return world_model_->imagination_start(context.to(device_));
+}
+
+agents::ImaginedRollout StormAgent::imagine_from(const models::WorldStatePtr& start) {
   torch::NoGradGuard no_grad;
   Bf16Autocast autocast(device_, bf16_);
   world_model_->model().eval();
   const auto policy = [this](const at::Tensor& features) {
     return agents::sample_actions(actor_critic_->policy_logits(features));
   };
-  return agents::imagine(world_model_->model(), world_model_->imagination_start(context.to(device_)), policy,
-                         options_.imagination_horizon, imagined_continue_);
+  return agents::imagine(world_model_->model(), start, policy, options_.imagination_horizon, imagined_continue_);
 }
 
 std::map<std::string, at::Tensor> StormAgent::update_world_model(const data::ReplayBuffer& replay, Rng& rng,

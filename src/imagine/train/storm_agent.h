@@ -76,6 +76,10 @@ class StormAgent {
   // [B, L] -> rollout with features [H + 1, B, F], actions, rewards and continues [H, B]. Eval
   // mode, no gradient, no host synchronisation in the loop.
   agents::ImaginedRollout imagine(const data::Batch& context);
+  // imagine() in its two parts, for timing: the start states observed from the context, and
+  // the rollout of the horizon from them.
+  models::WorldStatePtr imagination_start(const data::Batch& context);
+  agents::ImaginedRollout imagine_from(const models::WorldStatePtr& start);
   // One world-model update on windows of `replay`: its metrics (detached scalars).
   std::map<std::string, at::Tensor> update_world_model(const data::ReplayBuffer& replay, Rng& rng, int64_t step);
   // One actor-critic update on an imagination from contexts of `replay`. Raises
