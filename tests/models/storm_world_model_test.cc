@@ -204,6 +204,27 @@ TEST(StormWorldModelTest, BernoulliReconstructionIsTheCellsCrossEntropy) {
   EXPECT_THROW(o.validate(), UserError);
 }
 
+// Without autograd, the encoder runs over many frames in chunks (to keep each activation small);
+// the posterior it gives equals that of one pass over all frames.
+TEST(StormWorldModelTest, ChunkedEncodingWithoutGradientsEqualsOnePass) {
+  torch::manual_seed(0);
+  WorldModelOptions o = atari_options(6);  // 64x64 RGB: chunks of 128 frames
+  o.latent_variables = 8;
+  o.latent_classes = 8;
+  o.dim = 32;
+  o.heads = 2;
+  o.ffn_dim = 32;
+  o.head_hidden = 16;
+  WorldModel model(o);
+  model->eval();
+  const auto obs = torch::randint(0, 256, {3, 100, 3, 64, 64}, torch::kUInt8);  // 300 frames: 3 chunks
+  const at::Tensor one_pass = model->encode(obs, 1.0 / 255).logits.detach();  // autograd on: one pass
+  torch::NoGradGuard no_grad;
+  const at::Tensor chunked = model->encode(obs, 1.0 / 255).logits;
+  EXPECT_EQ(chunked.sizes(), one_pass.sizes());
+  EXPECT_TRUE(torch::allclose(chunked, one_pass, 1e-4, 1e-5)) << (chunked - one_pass).abs().max();
+}
+
 TEST(StormWorldModelTest, KlPairsAcrossAnEpisodeStartAreMaskedOut) {
   torch::manual_seed(4);
   WorldModelOptions o = tiny_options();

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "imagine/core/error.h"
 #include "imagine/nn/categorical.h"
@@ -64,6 +66,16 @@ WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
   const auto& channels = options.encoder_channels;
   const int64_t stages = static_cast<int64_t>(channels.size());
   latent_side_ = options.obs_size >> options.encoder_downsample;
+  {
+    // Frames per no-grad encoder pass: the largest activation of a frame (its float input or a
+    // stage's output) times this stays under 16 MB.
+    int64_t largest = options.obs_channels * options.obs_size * options.obs_size, side = options.obs_size;
+    for (int64_t i = 0; i < stages; ++i) {
+      if (i < options.encoder_downsample) side /= 2;
+      largest = std::max(largest, channels[i] * side * side);
+    }
+    encode_chunk_ = std::max<int64_t>(1, (int64_t{16} << 20) / (4 * largest));
+  }
   const int64_t feature_size = channels.back() * latent_side_ * latent_side_;
   const int64_t latent = options.latent_dim();
 
@@ -128,9 +140,22 @@ Encoded WorldModelImpl::encode(const at::Tensor& obs, double obs_scale) {
               "encode expects obs [B, T, ", options_.obs_channels, ", ", options_.obs_size, ", ", options_.obs_size,
               "], got ", obs.sizes());
   const int64_t b = obs.size(0), t = obs.size(1);
-  at::Tensor x = obs.flatten(0, 1).to(posterior_->weight.scalar_type()) * obs_scale;
-  at::Tensor logits =
-      full_precision(posterior_(encoder_->forward(x))).view({b, t, options_.latent_variables, options_.latent_classes});
+  const at::Tensor frames = obs.flatten(0, 1);
+  const auto encode_frames = [&](const at::Tensor& f) {
+    return full_precision(posterior_(encoder_->forward(f.to(posterior_->weight.scalar_type()) * obs_scale)));
+  };
+  at::Tensor logits;
+  if (at::GradMode::is_enabled() || frames.size(0) <= encode_chunk_) {
+    logits = encode_frames(frames);
+  } else {
+    // Without autograd, in chunks whose activations stay below glibc's mmap threshold: one pass
+    // over 8 x 1024 Atari frames would allocate (and fault in) a fresh 1 GB buffer per layer.
+    std::vector<at::Tensor> parts;
+    for (int64_t i = 0; i < frames.size(0); i += encode_chunk_)
+      parts.push_back(encode_frames(frames.narrow(0, i, std::min(encode_chunk_, frames.size(0) - i))));
+    logits = torch::cat(parts);
+  }
+  logits = logits.view({b, t, options_.latent_variables, options_.latent_classes});
   logits = nn::unimix_logits(logits, options_.unimix);
   return {logits, nn::straight_through_sample(logits).flatten(-2)};
 }

@@ -108,6 +108,7 @@ class WorldModelImpl : public torch::nn::Module {
   Reconstruction reconstruction_;
   nn::TwoHot two_hot_;
   int64_t latent_side_ = 0;  // side of the encoder's last feature map
+  int64_t encode_chunk_ = 1;  // frames per encoder pass without autograd (see encode)
   torch::nn::Sequential encoder_{nullptr};
   torch::nn::Linear posterior_{nullptr};
   torch::nn::Sequential decoder_{nullptr};
