@@ -27,6 +27,9 @@ if(NOT IMAGINE_WITH_ALE STREQUAL "OFF")
   if(ale_FOUND)
     set(IMAGINE_HAVE_ALE 1)
     set(IMAGINE_ALE_VERSION "${ale_VERSION}")  # from ALE's ale-config-version.cmake
+    if(NOT IMAGINE_ALE_VERSION)
+      set(IMAGINE_ALE_VERSION "unknown")
+    endif()
     # ALE's headers include each other as "ale/...": the folder above its exported one.
     get_target_property(_ale_include ale::ale-lib INTERFACE_INCLUDE_DIRECTORIES)
     list(GET _ale_include 0 _ale_include)

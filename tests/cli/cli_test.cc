@@ -52,9 +52,6 @@ TEST(CliTest, VersionReportsBuildAndRuntime) {
   // The ALE version is named exactly when the Atari backend is compiled in ("0.12.1").
   ASSERT_TRUE(j.contains("ale_version"));
   EXPECT_EQ(j["ale"].get<bool>(), !j["ale_version"].get<std::string>().empty());
-  if (j["ale"].get<bool>()) {
-    EXPECT_NE(j["ale_version"].get<std::string>().find('.'), std::string::npos);
-  }
 }
 
 TEST(CliTest, BenchEnvsMeasuresNamedIds) {
@@ -105,6 +102,8 @@ TEST(CliTest, BenchStormTimesEachPartOfTheLoop) {
   EXPECT_EQ(rows[3]["part"], "  of which: rollout (policy and model steps)");
   EXPECT_EQ(rows[4]["part"], "actor-critic update");
   EXPECT_EQ(rows[5]["part"], "act + env step");
+  EXPECT_GT(rows[2]["ms"].get<double>(), 0.0);
+  EXPECT_GT(rows[3]["ms"].get<double>(), 0.0);
   double sum = 0;
   for (int i : {0, 1, 4, 5}) {
     EXPECT_GT(rows[i]["ms"].get<double>(), 0.0) << rows[i];

@@ -217,6 +217,7 @@ TEST(StormWorldModelTest, ChunkedEncodingWithoutGradientsEqualsOnePass) {
   o.head_hidden = 16;
   WorldModel model(o);
   model->eval();
+  ASSERT_EQ(model->encode_chunk(), 128);  // 16 MB / (32 x 32 x 32 floats of the first stage)
   const auto obs = torch::randint(0, 256, {3, 100, 3, 64, 64}, torch::kUInt8);  // 300 frames: 3 chunks
   const at::Tensor one_pass = model->encode(obs, 1.0 / 255).logits.detach();  // autograd on: one pass
   torch::NoGradGuard no_grad;

@@ -1,8 +1,6 @@
 // `imagine bench envs` rows for atari/<game> ids: with ALE compiled in, each game gets a bare
 // ALE loop row and a full-wrapper row measured interleaved (envs/atari/ale_bench.h), since
 // specs/environments.md asks the wrapper to reach 90 % of the bare loop's steps/s.
-#include <filesystem>
-
 #include "imagine/build_info.h"
 #include "imagine/cli/bench_envs.h"
 #include "imagine/core/error.h"
@@ -16,11 +14,14 @@ namespace imagine::cli {
 std::vector<std::string> default_atari_bench_ids() {
   std::vector<std::string> ids;
   if (!IMAGINE_HAVE_ALE) return ids;
-  const std::string dir = envs::atari::rom_dir("");
-  if (dir.empty()) return ids;
-  std::error_code ec;
-  for (const char* game : {"pong", "breakout", "ms_pacman"})
-    if (std::filesystem::is_regular_file(dir + "/" + game + ".bin", ec)) ids.push_back(std::string("atari/") + game);
+  if (envs::atari::rom_dir("").empty()) return ids;
+  for (const char* game : {"pong", "breakout", "ms_pacman"}) {
+    try {
+      envs::atari::find_rom(game, "");  // present and the supported dump
+      ids.push_back(std::string("atari/") + game);
+    } catch (const UserError&) {  // not there, or another dump: not benchmarked unless named
+    }
+  }
   return ids;
 }
 

@@ -23,6 +23,7 @@ struct BenchRow {
   std::optional<double> of_bare;  // Atari wrapper rows: steps/s over the bare ALE loop's
   // Process CPU seconds per wall second while timing: below `threads` when the machine
   // did not give the benchmark that many cores (busy machine), which makes speedups low.
+  // Atari rows count steps per CPU-second of their one thread, so theirs is 1 by construction.
   double cores = 0;
 };
 
@@ -55,7 +56,7 @@ std::vector<BenchRow> bench_builtin(const std::string& id, const EnvBenchOptions
 // UnavailableError otherwise.
 std::vector<BenchRow> bench_atari(const std::vector<std::string>& ids, const EnvBenchOptions& bench);
 // The Atari ids benchmarked when none are named: pong, breakout and ms_pacman, those whose
-// ROM is in the default ROM folder ($IMAGINE_ROM_DIR); none without ALE.
+// supported ROM is in the default ROM folder ($IMAGINE_ROM_DIR); none without ALE.
 std::vector<std::string> default_atari_bench_ids();
 
 }  // namespace imagine::cli

@@ -31,4 +31,24 @@ Timing time_mean(int64_t repeats, F&& f) {
   return {std::chrono::duration<double>(Clock::now() - start).count() / n, (process_cpu_s() - cpu_start) / n};
 }
 
+// As time_mean, with `setup()` run untimed before each call of f (which may consume what it
+// prepares).
+template <class S, class F>
+Timing time_mean(int64_t repeats, S&& setup, F&& f) {
+  using Clock = std::chrono::steady_clock;
+  setup();
+  f();
+  Timing total;
+  for (int64_t i = 0; i < repeats; ++i) {
+    setup();
+    const auto start = Clock::now();
+    const double cpu_start = process_cpu_s();
+    f();
+    total.wall += std::chrono::duration<double>(Clock::now() - start).count();
+    total.cpu += process_cpu_s() - cpu_start;
+  }
+  const auto n = static_cast<double>(repeats);
+  return {total.wall / n, total.cpu / n};
+}
+
 }  // namespace imagine::cli

@@ -52,7 +52,7 @@ void bench_envs(const Globals& g, const BenchEnvsArgs& args) {
   Table t{{"id", "obs", "mode", "envs", "threads", "steps_per_s", "speedup", "cores"}, {}};
   if (any_bare) t.columns.push_back("of_bare");
   const auto optional = [&](const std::optional<double>& v) {
-    return v ? nlohmann::json(std::round(*v * 1000) / 1000) : g.format == "json" ? nlohmann::json(nullptr) : nlohmann::json("");
+    return v ? nlohmann::json(*v) : g.format == "json" ? nlohmann::json(nullptr) : nlohmann::json("");
   };
   for (const auto& r : rows) {
     t.rows.push_back({r.id, r.obs, r.mode, r.envs, r.threads, std::llround(r.steps_per_s), optional(r.speedup),

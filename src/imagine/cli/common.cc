@@ -67,11 +67,11 @@ CheckpointEvaluation evaluate_checkpoint(const std::string& run, const train::Co
   const RunDir dir = RunDir::open(run);
   const int64_t n = episodes >= 0 ? episodes : config.eval_episodes;
   if (n < 1) throw UserError("--episodes must be at least 1 (the run's eval_episodes is 0)");
-  auto job = train::make_job(config);
   const auto path = find_checkpoint(dir.checkpoints_dir(), step);
   if (!path)
     throw UserError(step ? fmt::format("run '{}' has no checkpoint at step {}", run, *step)
                          : "run '" + run + "' has no checkpoint");
+  auto job = train::make_job(config);
   CheckpointEvaluation out;
   out.checkpoint = *path;
   out.step = load_checkpoint(*path, job->kind(), [&](InputArchive& a, const nlohmann::json& m) { job->load(a, m); });

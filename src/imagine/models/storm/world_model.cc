@@ -145,11 +145,12 @@ Encoded WorldModelImpl::encode(const at::Tensor& obs, double obs_scale) {
     return full_precision(posterior_(encoder_->forward(f.to(posterior_->weight.scalar_type()) * obs_scale)));
   };
   at::Tensor logits;
-  if (at::GradMode::is_enabled() || frames.size(0) <= encode_chunk_) {
+  if (at::GradMode::is_enabled() || is_training() || !frames.is_cpu() || frames.size(0) <= encode_chunk_) {
     logits = encode_frames(frames);
   } else {
-    // Without autograd, in chunks whose activations stay below glibc's mmap threshold: one pass
-    // over 8 x 1024 Atari frames would allocate (and fault in) a fresh 1 GB buffer per layer.
+    // On the CPU, without autograd and in eval mode (batch norm per frame), in chunks whose
+    // activations stay below glibc's mmap threshold: one pass over 8 x 1024 Atari frames would
+    // allocate (and fault in) a fresh 1 GB buffer per layer.
     std::vector<at::Tensor> parts;
     for (int64_t i = 0; i < frames.size(0); i += encode_chunk_)
       parts.push_back(encode_frames(frames.narrow(0, i, std::min(encode_chunk_, frames.size(0) - i))));

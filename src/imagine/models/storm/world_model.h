@@ -63,6 +63,8 @@ class WorldModelImpl : public torch::nn::Module {
 
   // obs: [B, T, C, H, W] uint8 (or float), multiplied by obs_scale (1/255 for RGB).
   Encoded encode(const at::Tensor& obs, double obs_scale);
+  // Frames per encoder pass on the CPU without autograd in eval mode (see encode).
+  int64_t encode_chunk() const { return encode_chunk_; }
   // z: [N..., V*K] -> [N..., C, H, W] reconstruction in scaled units (under bernoulli the
   // cells' probabilities).
   at::Tensor decode(const at::Tensor& z);
