@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <sstream>
+#include <tuple>
 
 #include "imagine/core/config.h"
 #include "imagine/core/device.h"
@@ -92,29 +93,37 @@ TEST(StormJobTest, WarmsUpThenTrainsWithFiniteLosses) {
 }
 
 TEST(StormJobTest, ResumesExactly) {
-  // Two of the four combinations keep the test short.
-  for (const auto& [with_replay, acting] : {std::pair<bool, std::string>{true, "posterior"}, {false, "storm"}}) {
+  // Two of the four replay x acting combinations keep the test short; the third adds a run of
+  // exploration held across the checkpoint (epsilon 0.3: runs start after warm-up too).
+  // The split is mid-episode, between two training rounds (and, with ez_greedy, inside a run).
+  for (const auto& [with_replay, acting, exploration, split] :
+       {std::tuple<bool, std::string, std::string, int>{true, "posterior", "none", 45}, {false, "storm", "none", 45},
+        {false, "posterior", "ez_greedy", 41}}) {
     {
-      SCOPED_TRACE(std::string(with_replay ? "replay in checkpoint" : "replay rebuilt") + ", acting " + acting);
-      const std::vector<std::string> sets = {std::string("storm.save_replay_in_checkpoint=") +
-                                                 (with_replay ? "true" : "false"),
-                                             "storm.acting=\"" + acting + "\""};
+      SCOPED_TRACE(std::string(with_replay ? "replay in checkpoint" : "replay rebuilt") + ", acting " + acting +
+                   ", exploration " + exploration);
+      const std::vector<std::string> sets = {
+          std::string("storm.save_replay_in_checkpoint=") + (with_replay ? "true" : "false"),
+          "storm.acting=\"" + acting + "\"", "storm.exploration=\"" + exploration + "\"",
+          "storm.exploration_epsilon=0.5", "storm.exploration_exponent=0.01"};
       StormJob straight(tiny_config(sets));
-      run(straight, 45);  // mid-episode, between two training rounds
+      run(straight, split);
       straight.take_metrics();
       run(straight, 25);
       const auto want = comparable(straight.take_metrics());
 
       StormJob first_half(tiny_config(sets));
-      run(first_half, 45);
+      run(first_half, split);
       first_half.take_metrics();
       const Saved checkpoint = save(first_half);
+      if (exploration != "none")
+        EXPECT_GT(checkpoint.meta.at("exploration").at("remaining").get<int64_t>(), 0);
       // The random state is the process's (LibTorch's default generator): building a job
       // reseeds it, so the checkpoint must be taken before, as when a new process resumes.
       StormJob resumed(tiny_config(sets));
       load(resumed, checkpoint);
-      EXPECT_EQ(resumed.step(), 45);
-      EXPECT_EQ(resumed.replay().size(), 45);
+      EXPECT_EQ(resumed.step(), split);
+      EXPECT_EQ(resumed.replay().size(), split);
       run(resumed, 25);
       const auto got = comparable(resumed.take_metrics());
       ASSERT_EQ(got.size(), want.size());
@@ -125,6 +134,36 @@ TEST(StormJobTest, ResumesExactly) {
       for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(pa[i].equal(pb[i])) << i;
     }
   }
+}
+
+// Mean length of the stretches of one repeated action in the replay's first `steps` rows.
+double mean_stretch(const data::ReplayBuffer& replay, int64_t steps) {
+  const at::Tensor actions = replay.window(0, 0, steps).action.reshape({-1});
+  int64_t stretches = 1;
+  for (int64_t i = 1; i < steps; ++i) stretches += actions[i].item<int64_t>() != actions[i - 1].item<int64_t>();
+  return double(steps) / double(stretches);
+}
+
+TEST(StormJobTest, EzGreedyHoldsRandomActionsAndKeepsExploringAfterWarmUp) {
+  const std::vector<std::string> sets = {"storm.warmup_steps=64", "storm.exploration_exponent=1",
+                                         "storm.exploration_max_repeat=20"};
+  StormJob uniform(tiny_config(sets));
+  std::vector<std::string> ez_sets = sets;
+  ez_sets.push_back("storm.exploration=\"ez_greedy\"");
+  StormJob ez(tiny_config(ez_sets));
+  run(uniform, 64);
+  run(ez, 64);
+  // Breakout has 6 actions: uniform stretches last 1.2 steps on average; runs of n ~ 1/n on
+  // 1..20 last 5.6 (fewer stretches when two runs draw the same action).
+  EXPECT_LT(mean_stretch(uniform.replay(), 64), 2.0);
+  EXPECT_GT(mean_stretch(ez.replay(), 64), 3.0);
+  EXPECT_EQ(uniform.take_metrics().count("explore/fraction"), 0u);
+  ez.take_metrics();
+  run(ez, 40);
+  const auto m = ez.take_metrics();
+  ASSERT_EQ(m.count("explore/fraction"), 1u);
+  // epsilon 0.01, runs of 5.6 steps: about 5 % of the steps explore.
+  EXPECT_LT(m.at("explore/fraction"), 0.5);
 }
 
 TEST(StormJobTest, ImaginationIsDeterministicGivenTheGenerator) {

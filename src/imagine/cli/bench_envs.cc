@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "imagine/core/rng.h"
+#include "imagine/core/stopwatch.h"
 #include "imagine/envs/registry.h"
 #include "imagine/envs/vector_env.h"
 
@@ -21,10 +22,6 @@ constexpr uint64_t kPolicyStream = 0x7f4a7c159e3779b9ULL;
 // once per chunk so that it costs nothing next to the work.
 template <class Run>
 Rate timed_rate(Run&& run, int64_t chunk, const EnvBenchOptions& bench) {
-  using Clock = std::chrono::steady_clock;
-  const auto seconds_since = [](Clock::time_point t) {
-    return std::chrono::duration<double>(Clock::now() - t).count();
-  };
   const auto warm_start = Clock::now();
   do run(chunk);
   while (seconds_since(warm_start) < bench.warmup_seconds);

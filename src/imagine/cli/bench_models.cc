@@ -13,6 +13,7 @@
 #include "imagine/cli/common.h"
 #include "imagine/core/error.h"
 #include "imagine/core/log.h"
+#include "imagine/core/stopwatch.h"
 #include "imagine/models/ssm/env_model.h"
 
 namespace imagine::cli {
@@ -57,14 +58,13 @@ double measure(models::ssm::EnvModel& model, int64_t batch, int64_t horizon, dou
     return s.s.sum().item<double>();  // forces the work to finish
   };
   roll();  // warm-up
-  using clock = std::chrono::steady_clock;
-  const auto t0 = clock::now();
+  const auto t0 = Clock::now();
   int64_t reps = 0;
   double elapsed = 0;
   do {
     roll();
     ++reps;
-    elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+    elapsed = seconds_since(t0);
   } while (elapsed < min_time || reps < 2);
   return static_cast<double>(batch * horizon * o.jump * reps) / elapsed;
 }

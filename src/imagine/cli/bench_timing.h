@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "imagine/core/stopwatch.h"
+
 namespace imagine::cli {
 
 inline double process_cpu_s() {
@@ -22,20 +24,18 @@ struct Timing {
 // value back) so that asynchronous devices are timed too.
 template <class F>
 Timing time_mean(int64_t repeats, F&& f) {
-  using Clock = std::chrono::steady_clock;
   f();
   const auto start = Clock::now();
   const double cpu_start = process_cpu_s();
   for (int64_t i = 0; i < repeats; ++i) f();
   const auto n = static_cast<double>(repeats);
-  return {std::chrono::duration<double>(Clock::now() - start).count() / n, (process_cpu_s() - cpu_start) / n};
+  return {seconds_since(start) / n, (process_cpu_s() - cpu_start) / n};
 }
 
 // As time_mean, with `setup()` run untimed before each call of f (which may consume what it
 // prepares).
 template <class S, class F>
 Timing time_mean(int64_t repeats, S&& setup, F&& f) {
-  using Clock = std::chrono::steady_clock;
   setup();
   f();
   Timing total;
@@ -44,7 +44,7 @@ Timing time_mean(int64_t repeats, S&& setup, F&& f) {
     const auto start = Clock::now();
     const double cpu_start = process_cpu_s();
     f();
-    total.wall += std::chrono::duration<double>(Clock::now() - start).count();
+    total.wall += seconds_since(start);
     total.cpu += process_cpu_s() - cpu_start;
   }
   const auto n = static_cast<double>(repeats);

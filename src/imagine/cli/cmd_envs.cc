@@ -13,6 +13,7 @@
 #include "imagine/core/error.h"
 #include "imagine/core/media.h"
 #include "imagine/core/rng.h"
+#include "imagine/core/stopwatch.h"
 #include "imagine/envs/atari/roms.h"
 #include "imagine/envs/registry.h"
 
@@ -102,7 +103,7 @@ void run_stats(const Globals& g, const StatsArgs& args) {
       env->reset(obs.data());
     }
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   const Summary r = summarise(returns), l = summarise(lengths);
   Table t{{"id", "obs", "policy", "seed", "episodes", "return_mean", "return_std", "return_min", "return_max",
            "length_mean", "length_std", "blank_frame_error", "steps", "steps_per_s"},

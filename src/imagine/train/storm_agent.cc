@@ -7,15 +7,10 @@
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
 #include "imagine/core/finite.h"
+#include "imagine/core/stopwatch.h"
 #include "imagine/nn/parameter_count.h"
 
 namespace imagine::train {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-}  // namespace
 
 void ActingContext::push(const at::Tensor& o, int64_t a, int64_t keep) {
   obs.push_back(o.clone());

@@ -20,6 +20,7 @@
 #include "imagine/core/finite.h"
 #include "imagine/core/log.h"
 #include "imagine/core/media.h"
+#include "imagine/core/stopwatch.h"
 #include "imagine/envs/registry.h"
 #include "imagine/agents/actor_critic/imagination.h"
 #include "imagine/nn/parameter_count.h"
@@ -28,12 +29,6 @@
 namespace imagine::train {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Frames for media: x [N, C, H, W] in [0, 1] (float). RGB and grey pictures are shown as
 // they are; symbolic planes get one colour per channel, summed and clipped.
@@ -99,6 +94,8 @@ StormJob::StormJob(const Config& config)
   validate_storm(config, env_.spec());
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   agent_ = std::make_unique<StormAgent>(config, env_.spec(), device_, config.precision == "bf16");
+  if (options_.exploration == "ez_greedy")
+    explorer_.emplace(options_.exploration_exponent, options_.exploration_max_repeat);
   obs_ = env_.reset(static_cast<uint64_t>(config.seed)).obs[0].clone();
 }
 
@@ -112,14 +109,22 @@ void StormJob::store(const at::Tensor& obs, int64_t action, const envs::StepResu
 void StormJob::advance() {
   auto start = Clock::now();
   const bool warm = step_ < options_.warmup_steps;
-  const int64_t action =
-      warm ? rng_.uniform_int(0, env_.spec().num_actions - 1) : agent_->act(acting_, obs_, rng_);
+  const int64_t num_actions = env_.spec().num_actions;
+  std::optional<int64_t> explored;
+  if (explorer_) {
+    explored = explorer_->explore(warm ? 1.0 : options_.exploration_epsilon, num_actions, rng_);
+    if (!warm) add("explore/fraction", explored ? 1.0 : 0.0);
+  }
+  const int64_t action = explored ? *explored
+                         : warm   ? rng_.uniform_int(0, num_actions - 1)
+                                  : agent_->act(acting_, obs_, rng_);
   const envs::StepResult& result = env_.step(torch::tensor({action}, torch::kLong));
   store(obs_, action, result, first_);
   const bool done = result.terminated[0].item<bool>() || result.truncated[0].item<bool>();
   acting_.push(obs_, action, options_.acting_context - 1);
   if (done) {
     acting_.clear();
+    if (explorer_) explorer_->end_run();
     const double ret = result.episode_return[0].item<double>();
     episode_returns_.push_back(ret);
     episode_lengths_.push_back(static_cast<double>(result.episode_length[0].item<int64_t>()));
@@ -299,6 +304,7 @@ void StormJob::save(OutputArchive& archive, nlohmann::json& meta) {
 
   meta["rng"] = rng_to_json(rng_);
   meta["first"] = first_;
+  if (explorer_) meta["exploration"] = explorer_->state();
   meta["world_model_updates"] = world_model_updates_;
   meta["actor_critic_updates"] = actor_critic_updates_;
   meta["recent_return"] = recent_return_;
@@ -346,6 +352,7 @@ void StormJob::load(InputArchive& archive, const nlohmann::json& meta) {
   rng_from_json(meta.at("rng"), rng_);
   step_ = meta.at("step").get<int64_t>();
   first_ = meta.at("first").get<bool>();
+  if (explorer_ && meta.contains("exploration")) explorer_->set_state(meta.at("exploration"));
   world_model_updates_ = meta.at("world_model_updates").get<int64_t>();
   actor_critic_updates_ = meta.at("actor_critic_updates").get<int64_t>();
   recent_return_ = meta.at("recent_return").get<double>();

@@ -10,7 +10,7 @@
 // (train/storm_agent.h); the job owns the environment, the replay buffer, the metrics, the
 // checkpoint and the media.
 //
-// Randomness: imagine::Rng draws replay windows and warm-up actions; every tensor sample
+// Randomness: imagine::Rng draws replay windows, warm-up and exploratory actions; every tensor sample
 // (latents, policy actions, dropout) uses LibTorch's default generator. Both are in the
 // checkpoint, with everything else needed to continue exactly (on the CPU; the CUDA
 // generator is not saved).
@@ -18,10 +18,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "imagine/agents/exploration/ez_greedy.h"
 #include "imagine/core/rng.h"
 #include "imagine/data/replay_buffer.h"
 #include "imagine/envs/vector_env.h"
@@ -82,6 +84,7 @@ class StormJob : public Job {
   int64_t media_positions_;  // longest sequence media may show (STORM: its KV cache)
   std::unique_ptr<StormAgent> agent_;
   Rng rng_;
+  std::optional<agents::EzGreedy> explorer_;  // storm.exploration = "ez_greedy"
 
   at::Tensor obs_;  // current observation [C, H, W] uint8
   bool first_ = true;

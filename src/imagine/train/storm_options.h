@@ -25,6 +25,10 @@ struct StormOptions {
   int64_t acting_context = 16;
   std::string acting = "posterior";
   std::string imagined_continue = "threshold";
+  std::string exploration = "none";
+  double exploration_epsilon = 0.01;
+  double exploration_exponent = 2.0;
+  int64_t exploration_max_repeat = 100;
   int64_t media_every = 5000;
   int64_t media_length = 32;
   bool save_replay_in_checkpoint = true;
@@ -66,6 +70,21 @@ struct StormOptions {
              "terminating (DreamerV3), which keeps a signal when deaths are too rare to ever pass 0.5",
              {},
              {"threshold", "probability"}});
+    v.field("exploration", exploration,
+            {"'none': warm-up acts uniformly at random, then the policy acts (the paper); 'ez_greedy': "
+             "temporally extended exploration (Dabney et al. 2021): warm-up draws a uniform action and "
+             "holds it for a power-law number of steps, and after warm-up each step starts such a run with "
+             "probability exploration_epsilon (for games like Freeway, where single random actions never "
+             "reach the reward)",
+             {},
+             {"none", "ez_greedy"}});
+    v.field("exploration_epsilon", exploration_epsilon,
+            {"ez_greedy: probability that a step after warm-up starts an exploratory run", config::Range{0, 1}});
+    v.field("exploration_exponent", exploration_exponent,
+            {"ez_greedy: run lengths n are drawn with probability ~ n^-exponent (2 in the paper)",
+             config::Range{0.01, 100}});
+    v.field("exploration_max_repeat", exploration_max_repeat,
+            {"ez_greedy: the longest run, in environment steps", config::Range{1, 1e6}});
     v.field("media_every", media_every,
             {"environment steps between media GIFs (real vs reconstruction, imagined rollout); 0 = none",
              config::Range{0, 1e12}});
