@@ -350,6 +350,24 @@ TEST(CliTest, EnvsStatsOfFreeway) {
   EXPECT_GE(row.at("return_min").get<double>(), 0.0);
 }
 
+// Freeway pays only for crossing nine rows of traffic: uniform actions rarely get there, runs
+// of one held action (ez-greedy, as STORM's exploratory warm-up) often do (about 0.4 against 5
+// crossings per episode with the 3 minimal actions and runs of up to 1,000 steps).
+TEST(CliTest, EnvsStatsEzGreedyCrossesFreewayMoreOftenThanUniformActions) {
+  const std::string common = "--format json envs stats minatar/freeway --episodes 20 --seed 3 --set env.minimal_actions=true "
+                             "--set storm.exploration_max_repeat=1000";
+  const auto uniform = imagine(common);
+  const auto ez = imagine(common + " --policy ez_greedy");
+  ASSERT_EQ(uniform.exit_code, 0) << uniform.err;
+  ASSERT_EQ(ez.exit_code, 0) << ez.err;
+  const auto u = nlohmann::json::parse(uniform.out).at(0), e = nlohmann::json::parse(ez.out).at(0);
+  EXPECT_EQ(u.at("policy"), "random");
+  EXPECT_EQ(e.at("policy"), "ez_greedy");
+  EXPECT_LT(u.at("return_mean").get<double>(), 1.5);
+  EXPECT_GT(e.at("return_mean").get<double>(), 2.5);
+  EXPECT_EQ(imagine("envs stats minatar/freeway --policy greedy").exit_code, 2);
+}
+
 TEST(CliTest, EnvsListShowsBuiltInIds) {
   const auto r = imagine("--format json envs list");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "imagine/agents/exploration/ez_greedy.h"
 #include "imagine/build_info.h"
 #include "imagine/cli/common.h"
 #include "imagine/core/device.h"
@@ -24,6 +26,24 @@ namespace {
 // The random policy draws from its own stream, apart from the env's (seeded with `seed`).
 constexpr uint64_t kPolicyStream = 0x7f4a7c159e3779b9ULL;
 
+// The actions of --policy.
+class RandomActions {
+ public:
+  RandomActions(const std::string& policy, const train::Config& config, int64_t num_actions)
+      : rng_(static_cast<uint64_t>(config.seed) + kPolicyStream), num_actions_(num_actions) {
+    if (policy == "ez_greedy") ez_.emplace(config.storm.exploration_exponent, config.storm.exploration_max_repeat);
+  }
+  int64_t next() { return ez_ ? *ez_->explore(1.0, num_actions_, rng_) : rng_.uniform_int(0, num_actions_ - 1); }
+  void end_episode() {
+    if (ez_) ez_->end_run();
+  }
+
+ private:
+  Rng rng_;
+  int64_t num_actions_;
+  std::optional<agents::EzGreedy> ez_;
+};
+
 struct EnvRunArgs {
   std::string id;
   ConfigArgs config;
@@ -34,8 +54,11 @@ struct EnvRunArgs {
   void add_to(CLI::App* cmd) {
     cmd->add_option("id", id, "environment id (`imagine envs list`)")->required();
     config.add_to(cmd);
-    cmd->add_option("--policy", policy, "how actions are chosen")
-        ->check(CLI::IsMember({"random"}))
+    cmd->add_option("--policy", policy,
+                    "how actions are chosen: 'random' (uniform), or 'ez_greedy' (uniform actions held for "
+                    "power-law run lengths, as STORM's warm-up with storm.exploration = \"ez_greedy\"; "
+                    "--set storm.exploration_exponent / exploration_max_repeat shape the runs)")
+        ->check(CLI::IsMember({"random", "ez_greedy"}))
         ->capture_default_str();
     seed_option = cmd->add_option("--seed", seed, "seed of the env and the policy (default: the config's seed)");
   }
@@ -76,7 +99,7 @@ void run_stats(const Globals& g, const StatsArgs& args) {
   const auto& spec = env->spec();
   std::vector<uint8_t> obs(static_cast<size_t>(spec.obs_size()));
   const auto seed = static_cast<uint64_t>(config.seed);
-  Rng policy(seed + kPolicyStream);
+  RandomActions policy(args.policy, config, spec.num_actions);
   std::vector<double> returns, lengths;
   double episode_return = 0;
   int64_t episode_length = 0, steps = 0;
@@ -88,7 +111,7 @@ void run_stats(const Globals& g, const StatsArgs& args) {
   env->seed(seed);
   env->reset(obs.data());
   while (static_cast<int64_t>(returns.size()) < args.episodes) {
-    const envs::StepOutcome out = env->step(policy.uniform_int(0, spec.num_actions - 1), obs.data());
+    const envs::StepOutcome out = env->step(policy.next(), obs.data());
     int64_t squares = 0;
     for (uint8_t v : obs) squares += int64_t{v} * v;
     blank_error += static_cast<double>(squares) * spec.obs_scale * spec.obs_scale;
@@ -100,6 +123,7 @@ void run_stats(const Globals& g, const StatsArgs& args) {
       lengths.push_back(static_cast<double>(episode_length));
       episode_return = 0;
       episode_length = 0;
+      policy.end_episode();
       env->reset(obs.data());
     }
   }
@@ -122,7 +146,7 @@ void add_stats(CLI::App* envs_cmd, Globals& g) {
   StatsArgs& args = *owned;
   auto* cmd = envs_cmd->add_subcommand(
       "stats",
-      "play complete episodes with a random policy: return mean/std/min/max, episode length, the squared error of "
+      "play complete episodes with a random policy (--policy): return mean/std/min/max, episode length, the squared error of "
       "an all-zero reconstruction per frame (blank_frame_error), steps/s of this loop (`imagine bench envs` times "
       "the environments alone)");
   cmd->fallthrough();  // lets the global --format follow the subcommand
@@ -159,7 +183,7 @@ void run_record(const Globals& g, const RecordArgs& args) {
   std::vector<Frame> frames;
   const auto grab = [&] { frames.push_back(Frame{spec.channels, spec.height, spec.width, obs}); };
   const auto seed = static_cast<uint64_t>(config.seed);
-  Rng policy(seed + kPolicyStream);
+  RandomActions policy(args.policy, config, spec.num_actions);
   int64_t episodes_ended = 0;
   env->seed(seed);
   env->reset(obs.data());
@@ -167,10 +191,11 @@ void run_record(const Globals& g, const RecordArgs& args) {
   // One frame per observation: the first, one per step, and the first of each new episode
   // after an ending one (so the last frame of an episode is always shown).
   for (int64_t s = 0; s < args.steps; ++s) {
-    const envs::StepOutcome out = env->step(policy.uniform_int(0, spec.num_actions - 1), obs.data());
+    const envs::StepOutcome out = env->step(policy.next(), obs.data());
     grab();
     if (out.terminated || out.truncated) {
       ++episodes_ended;
+      policy.end_episode();
       env->reset(obs.data());
       grab();
     }
