@@ -4,7 +4,8 @@
 // an exploratory step starts a run of one uniformly drawn action held for n steps, with n drawn
 // from a zeta (power-law) distribution P(n) ~ n^-exponent on 1..max_repeat. Runs of one action
 // reach states that single random actions rarely do (on MinAtar Freeway the chicken must move up
-// nine rows past traffic: a uniform policy crosses once in ~4,000 steps).
+// nine rows past traffic: uniform actions over its 6 actions cross about once in 20,000 steps,
+// runs of up to 100 steps 14 times as often; `imagine envs stats --policy ez_greedy`).
 #include <cstdint>
 #include <optional>
 #include <vector>
