@@ -116,8 +116,9 @@ TEST(StormJobTest, ResumesExactly) {
       run(first_half, split);
       first_half.take_metrics();
       const Saved checkpoint = save(first_half);
-      if (exploration != "none")
+      if (exploration != "none") {
         EXPECT_GT(checkpoint.meta.at("exploration").at("remaining").get<int64_t>(), 0);
+      }
       // The random state is the process's (LibTorch's default generator): building a job
       // reseeds it, so the checkpoint must be taken before, as when a new process resumes.
       StormJob resumed(tiny_config(sets));
