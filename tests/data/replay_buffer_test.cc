@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -252,6 +254,79 @@ void expect_uniform_starts(bool within_episode, int64_t length) {
 
 TEST(ReplayBufferTest, DefaultStartsAreUniform) { expect_uniform_starts(false, 6); }
 TEST(ReplayBufferTest, WithinEpisodeStartsAreUniform) { expect_uniform_starts(true, 3); }
+
+// One stream of `rows` rows in episodes of `episode` rows, with the given rows rewarded (1),
+// terminated (ending their episode early) or losing a life; everything else is 0.
+ReplayBuffer sparse_events(int64_t rows, int64_t episode, const std::vector<int64_t>& rewarded,
+                           const std::vector<int64_t>& terminated, const std::vector<int64_t>& life_lost) {
+  ReplayBuffer buffer(with_capacity(rows), {1, 1, 1}, 1);
+  const auto has = [](const std::vector<int64_t>& v, int64_t g) { return std::find(v.begin(), v.end(), g) != v.end(); };
+  const auto flag = [](bool b) { return torch::full({1}, b, torch::kBool); };
+  int64_t since_start = 0;
+  bool ended = true;
+  for (int64_t g = 0; g < rows; ++g) {
+    const bool first = ended;
+    since_start = first ? 0 : since_start + 1;
+    const bool term = has(terminated, g), trunc = !term && since_start == episode - 1;
+    buffer.add(torch::zeros({1, 1, 1, 1}, torch::kUInt8), torch::full({1}, g, torch::kLong),
+               torch::full({1}, has(rewarded, g) ? 1.0f : 0.0f), flag(term), flag(trunc), flag(has(life_lost, g)),
+               flag(first));
+    ended = term || trunc;
+  }
+  return buffer;
+}
+
+TEST(ReplayBufferTest, EventShareZeroIsPlainSampling) {
+  ReplayBuffer buffer(with_capacity(40), {2, 3, 3}, 3);
+  Feeder feeder(3, {2, 3, 3}, 12, 6);
+  feeder.add(buffer, 57);
+  Rng a(5), b(5);
+  expect_same(buffer.sample(64, 4, a, true), buffer.sample_favouring_events(64, 4, b, true, 0.0, 4, 7));
+  EXPECT_EQ(a.uniform_int(0, 1000000), b.uniform_int(0, 1000000));  // the same draws
+}
+
+// Imagination starts: 4-row contexts with an event 4..7 rows after their first row, inside
+// their episode. Every such window is drawn, and no other.
+TEST(ReplayBufferTest, EventWindowsHaveTheirEventAheadInTheirEpisode) {
+  const std::vector<int64_t> rewarded = {20, 95}, terminated = {59}, life_lost = {130};
+  const ReplayBuffer buffer = sparse_events(150, 30, rewarded, terminated, life_lost);
+  std::vector<int64_t> events = rewarded;
+  events.insert(events.end(), {59, 130});
+  // Episodes start at 0, 30, 60, 90, 120: a window [w, w + 3] and its event g must share one.
+  const auto episode = [](int64_t g) { return g / 30; };
+  std::set<int64_t> expected;
+  for (int64_t w = 0; w + 4 <= 150; ++w)
+    for (int64_t g : events)
+      if (g >= w + 4 && g <= w + 7 && episode(w) == episode(g)) expected.insert(w);
+  ASSERT_EQ(expected.size(), 14u);  // four starts per event, but two of 95's begin in the episode before
+
+  Rng rng(3);
+  const Batch batch = buffer.sample_favouring_events(2000, 4, rng, true, 1.0, 4, 7);
+  std::set<int64_t> drawn;
+  for (int64_t b = 0; b < 2000; ++b) drawn.insert(batch.start[b].item<int64_t>());
+  EXPECT_EQ(drawn, expected);
+  // Uniform over windows, 5 standard deviations of a binomial count.
+  const double p = 1.0 / 14;
+  for (int64_t w : expected) {
+    const int64_t count = (batch.start == w).sum().item<int64_t>();
+    EXPECT_NEAR(static_cast<double>(count), 2000 * p, 5 * std::sqrt(2000 * p * (1 - p))) << "start " << w;
+  }
+}
+
+TEST(ReplayBufferTest, EventWindowsMixWithUniformOnesAndFallBackWithoutEvents) {
+  const ReplayBuffer buffer = sparse_events(200, 50, {10, 110}, {}, {});
+  Rng rng(8);
+  // World-model windows: 8 rows with the event anywhere in them; a quarter of 16 are such.
+  for (int64_t round = 0; round < 20; ++round) {
+    const Batch batch = buffer.sample_favouring_events(16, 8, rng, false, 0.25, 0, 7);
+    EXPECT_EQ(batch.reward.narrow(0, 12, 4).sum(1).gt(0).sum().item<int64_t>(), 4);
+  }
+  const ReplayBuffer quiet = sparse_events(200, 50, {}, {}, {});
+  const Batch batch = quiet.sample_favouring_events(16, 8, rng, false, 0.5, 0, 7);
+  EXPECT_EQ(batch.action.size(0), 16);
+  EXPECT_THROW(quiet.sample_favouring_events(16, 8, rng, false, 1.5, 0, 7), UserError);
+  EXPECT_THROW(quiet.sample_favouring_events(16, 8, rng, false, 0.5, 3, 2), UserError);
+}
 
 TEST(ReplayBufferTest, NoValidWindowRaisesUserError) {
   ReplayBuffer buffer(with_capacity(50), {1, 1, 1}, 2);

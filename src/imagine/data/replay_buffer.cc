@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -318,6 +319,58 @@ Batch ReplayBuffer::sample(int64_t batch, int64_t length, Rng& rng, bool within_
     const size_t j = static_cast<size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), k) - cumulative.begin());
     const int64_t offset = k - (j == 0 ? 0 : cumulative[j - 1]);
     gather(segments[j].stream, segments[j].begin + offset, length, b, out);
+  }
+  return out;
+}
+
+Batch ReplayBuffer::sample_favouring_events(int64_t batch, int64_t length, Rng& rng, bool within_episode,
+                                            double event_share, int64_t event_from, int64_t event_to) const {
+  if (!(event_share >= 0 && event_share <= 1))
+    throw UserError("the share of windows with events must be in [0, 1], got " + std::to_string(event_share));
+  if (event_from < 0 || event_to < event_from)
+    throw UserError("event positions must satisfy 0 <= from <= to, got [" + std::to_string(event_from) + ", " +
+                    std::to_string(event_to) + "]");
+  const int64_t with_events = std::llround(static_cast<double>(batch) * event_share);
+  if (with_events == 0) return sample(batch, length, rng, within_episode);
+
+  // Every (stream, start) whose window has an event in range; sorted and unique so that each
+  // window is equally likely however many events it has.
+  std::vector<std::pair<int64_t, int64_t>> starts;
+  const float* rewards = rewards_.data_ptr<float>();
+  const uint8_t* flags = flags_.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < num_streams_; ++i) {
+    const Stream& s = streams_[i];
+    // Whether an episode starts at an insertion index in (after, upto].
+    const auto episode_starts_in = [&s](int64_t after, int64_t upto) {
+      const auto it = std::upper_bound(s.starts.begin(), s.starts.end(), after);
+      return it != s.starts.end() && *it <= upto;
+    };
+    for (int64_t g = oldest(s); g < s.total; ++g) {
+      const int64_t p = i * capacity_ + g % capacity_;
+      if (rewards[p] == 0 && !(flags[p] & (kTerminated | kLifeLost))) continue;
+      for (int64_t w = std::max(oldest(s), g - event_to); w <= g - event_from && w + length <= s.total; ++w) {
+        const int64_t last = w + length - 1;
+        if (within_episode ? episode_starts_in(w, std::max(g, last)) : episode_starts_in(last, g)) continue;
+        starts.emplace_back(i, w);
+      }
+    }
+  }
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  if (starts.empty()) return sample(batch, length, rng, within_episode);
+
+  Batch out = make_batch(batch, length);
+  if (with_events < batch) {
+    const Batch uniform = sample(batch - with_events, length, rng, within_episode);
+    for (auto [to, from] : {std::pair{&out.obs, &uniform.obs}, {&out.action, &uniform.action},
+                            {&out.reward, &uniform.reward}, {&out.terminated, &uniform.terminated},
+                            {&out.truncated, &uniform.truncated}, {&out.life_lost, &uniform.life_lost},
+                            {&out.first, &uniform.first}, {&out.stream, &uniform.stream}, {&out.start, &uniform.start}})
+      to->narrow(0, 0, batch - with_events).copy_(*from);
+  }
+  for (int64_t b = batch - with_events; b < batch; ++b) {
+    const auto [stream, w] = starts[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(starts.size()) - 1))];
+    gather(stream, w, length, b, out);
   }
   return out;
 }

@@ -104,6 +104,17 @@ class ReplayBuffer {
   // valid window. With pin_memory and CUDA available the result is in pinned memory.
   Batch sample(int64_t batch, int64_t length, Rng& rng, bool within_episode = false) const;
 
+  // As sample(), but round(batch * event_share) of the windows (the last ones) are drawn
+  // uniformly among the windows that have an event (a non-zero reward, a termination or a lost
+  // life) at a position in [event_from, event_to] counted from the window's first row, in the
+  // window's episode; event_to may lie past the window's end (imagination starting after the
+  // window can reach it). Rare events are what a world model's reward and termination heads
+  // and an imagination from uniform starts see too seldom. Where no window has an event all
+  // are drawn as by sample(); event_share = 0 is sample(), with the same draws. Scans the
+  // stored rewards and flags once per call: O(rows + events * (event_to - event_from + 1)).
+  Batch sample_favouring_events(int64_t batch, int64_t length, Rng& rng, bool within_episode, double event_share,
+                                int64_t event_from, int64_t event_to) const;
+
   // Rows [start, start + length) of one stream as a [1, length] batch (start as in
   // EpisodeSpan). TORCH_CHECKs the range.
   Batch window(int64_t stream, int64_t start, int64_t length) const;

@@ -113,7 +113,10 @@ class StormLoopModel : public LoopWorldModel {
 
   std::map<std::string, at::Tensor> update(const data::ReplayBuffer& replay, Rng& rng, int64_t step) override {
     module_->train();
-    const data::Batch b = replay.sample(options_.batch_size, options_.batch_length, rng).to(device_);
+    const data::Batch b = replay
+                              .sample_favouring_events(options_.batch_size, options_.batch_length, rng, false,
+                                                       options_.event_share, 0, options_.batch_length - 1)
+                              .to(device_);
     const at::Tensor termination = torch::logical_or(b.terminated, b.life_lost);
     std::optional<Bf16Autocast> autocast(std::in_place, device_, bf16_);
     models::storm::Losses l = module_->loss(b.obs, b.action, b.reward, termination, b.first, obs_scale_);
@@ -206,6 +209,7 @@ class SsmLoopModel : public LoopWorldModel {
   SsmLoopModel(const Config& config, const envs::EnvSpec& spec, c10::Device device)
       : options_(ssm_options(config, spec)),
         batch_size_(config.env_model.batch_size),
+        event_share_(config.storm.event_share),
         device_(device),
         module_(options_),
         contract_((module_->to(device), module_)),  // on the device before the optimiser sees it
@@ -217,7 +221,9 @@ class SsmLoopModel : public LoopWorldModel {
     module_->train();
     // Windows may run past an episode's end (masked), so the transition that ends it, whose
     // reward and termination the agent needs, is learned too.
-    const data::Batch window = replay.sample(batch_size_, options_.context + options_.horizon, rng).to(device_);
+    const int64_t rows = options_.context + options_.horizon;
+    const data::Batch window =
+        replay.sample_favouring_events(batch_size_, rows, rng, false, event_share_, 0, rows - 1).to(device_);
     const models::ssm::SequenceBatch batch =
         models::ssm::make_sequence_batch(window, options_.context, options_.horizon, 1, /*past_episode_end=*/true);
     const models::ssm::Losses l = module_->loss(batch);
@@ -271,6 +277,7 @@ class SsmLoopModel : public LoopWorldModel {
  private:
   models::ssm::EnvModelOptions options_;
   int64_t batch_size_;
+  double event_share_;  // storm.event_share
   c10::Device device_;
   models::ssm::EnvModel module_;
   models::ssm::SsmWorldModel contract_;

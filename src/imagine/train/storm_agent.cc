@@ -54,7 +54,9 @@ int64_t StormAgent::act(const ActingContext& context, const at::Tensor& obs, Rng
 }
 
 data::Batch StormAgent::sample_contexts(const data::ReplayBuffer& replay, int64_t batch, Rng& rng) const {
-  return replay.sample(batch, world_model_->imagination_context(), rng, world_model_->windows_within_episode());
+  const int64_t context = world_model_->imagination_context();
+  return replay.sample_favouring_events(batch, context, rng, world_model_->windows_within_episode(),
+                                        options_.event_share, context, context + options_.imagination_horizon - 1);
 }
 
 agents::ImaginedRollout StormAgent::imagine(const data::Batch& context) {

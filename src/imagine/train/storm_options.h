@@ -29,6 +29,7 @@ struct StormOptions {
   double exploration_epsilon = 0.01;
   double exploration_exponent = 2.0;
   int64_t exploration_max_repeat = 100;
+  double event_share = 0;
   int64_t media_every = 5000;
   int64_t media_length = 32;
   bool save_replay_in_checkpoint = true;
@@ -85,6 +86,12 @@ struct StormOptions {
              config::Range{0.01, 100}});
     v.field("exploration_max_repeat", exploration_max_repeat,
             {"ez_greedy: the longest run, in environment steps", config::Range{1, 1e6}});
+    v.field("event_share", event_share,
+            {"share of world-model windows with an event (a reward, a termination or a lost life) in them, and "
+             "of imagination starts with one within the imagination horizon ahead, drawn uniformly among such "
+             "windows; the rest are uniform over the replay. 0 = all uniform (the paper). For games whose "
+             "rewards or deaths are too rare for the heads and the imagination to see (Freeway, Asterix)",
+             config::Range{0, 1}});
     v.field("media_every", media_every,
             {"environment steps between media GIFs (real vs reconstruction, imagined rollout); 0 = none",
              config::Range{0, 1e12}});
