@@ -114,7 +114,7 @@ class StormLoopModel : public LoopWorldModel {
   std::map<std::string, at::Tensor> update(const data::ReplayBuffer& replay, Rng& rng, int64_t step) override {
     module_->train();
     const data::Batch b = replay
-                              .sample_favouring_events(options_.batch_size, options_.batch_length, rng, false,
+                              .sample_favouring_events(options_.batch_size, options_.batch_length, rng, /*within_episode=*/false,
                                                        options_.event_share, 0, options_.batch_length - 1)
                               .to(device_);
     const at::Tensor termination = torch::logical_or(b.terminated, b.life_lost);
@@ -221,9 +221,13 @@ class SsmLoopModel : public LoopWorldModel {
     module_->train();
     // Windows may run past an episode's end (masked), so the transition that ends it, whose
     // reward and termination the agent needs, is learned too.
+    // Events count where the loss learns them: the rewards and terminations of rows
+    // context - 1 .. rows - 2 (make_sequence_batch).
     const int64_t rows = options_.context + options_.horizon;
-    const data::Batch window =
-        replay.sample_favouring_events(batch_size_, rows, rng, false, event_share_, 0, rows - 1).to(device_);
+    const data::Batch window = replay
+                                   .sample_favouring_events(batch_size_, rows, rng, /*within_episode=*/false,
+                                                            event_share_, options_.context - 1, rows - 2)
+                                   .to(device_);
     const models::ssm::SequenceBatch batch =
         models::ssm::make_sequence_batch(window, options_.context, options_.horizon, 1, /*past_episode_end=*/true);
     const models::ssm::Losses l = module_->loss(batch);
