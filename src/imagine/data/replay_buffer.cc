@@ -265,11 +265,23 @@ void ReplayBuffer::gather(int64_t stream, int64_t g, int64_t length, int64_t b, 
   out.start.data_ptr<int64_t>()[b] = g - oldest(streams_[stream]);
 }
 
-Batch ReplayBuffer::sample(int64_t batch, int64_t length, Rng& rng, bool within_episode) const {
+namespace {
+void check_window_shape(int64_t batch, int64_t length) {
   if (batch < 1 || length < 1)
     throw UserError("replay sampling needs batch >= 1 and length >= 1, got batch " + std::to_string(batch) +
                     " and length " + std::to_string(length));
-  // Candidate segments: each contributes `count` valid starts beginning at insertion index
+}
+}  // namespace
+
+Batch ReplayBuffer::sample(int64_t batch, int64_t length, Rng& rng, bool within_episode) const {
+  check_window_shape(batch, length);
+  Batch out = make_batch(batch, length);
+  fill_uniform(out, batch, length, rng, within_episode);
+  return out;
+}
+
+void ReplayBuffer::fill_uniform(Batch& out, int64_t count, int64_t length, Rng& rng, bool within_episode) const {
+  // Candidate segments: each contributes its number of valid starts beginning at insertion index
   // `begin`. Drawing k uniformly in [0, total) and mapping it to (segment, offset) is a
   // bijection onto the valid starts, hence exactly uniform.
   struct Segment {
@@ -313,18 +325,17 @@ Batch ReplayBuffer::sample(int64_t batch, int64_t length, Rng& rng, bool within_
     throw UserError(message);
   }
 
-  Batch out = make_batch(batch, length);
-  for (int64_t b = 0; b < batch; ++b) {
+  for (int64_t b = 0; b < count; ++b) {
     const int64_t k = rng.uniform_int(0, total - 1);
     const size_t j = static_cast<size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), k) - cumulative.begin());
     const int64_t offset = k - (j == 0 ? 0 : cumulative[j - 1]);
     gather(segments[j].stream, segments[j].begin + offset, length, b, out);
   }
-  return out;
 }
 
 Batch ReplayBuffer::sample_favouring_events(int64_t batch, int64_t length, Rng& rng, bool within_episode,
                                             double event_share, int64_t event_from, int64_t event_to) const {
+  check_window_shape(batch, length);
   if (!(event_share >= 0 && event_share <= 1))
     throw UserError("the share of windows with events must be in [0, 1], got " + std::to_string(event_share));
   if (event_from < 0 || event_to < event_from)
@@ -360,14 +371,7 @@ Batch ReplayBuffer::sample_favouring_events(int64_t batch, int64_t length, Rng& 
   if (starts.empty()) return sample(batch, length, rng, within_episode);
 
   Batch out = make_batch(batch, length);
-  if (with_events < batch) {
-    const Batch uniform = sample(batch - with_events, length, rng, within_episode);
-    for (auto [to, from] : {std::pair{&out.obs, &uniform.obs}, {&out.action, &uniform.action},
-                            {&out.reward, &uniform.reward}, {&out.terminated, &uniform.terminated},
-                            {&out.truncated, &uniform.truncated}, {&out.life_lost, &uniform.life_lost},
-                            {&out.first, &uniform.first}, {&out.stream, &uniform.stream}, {&out.start, &uniform.start}})
-      to->narrow(0, 0, batch - with_events).copy_(*from);
-  }
+  if (with_events < batch) fill_uniform(out, batch - with_events, length, rng, within_episode);
   for (int64_t b = batch - with_events; b < batch; ++b) {
     const auto [stream, w] = starts[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(starts.size()) - 1))];
     gather(stream, w, length, b, out);

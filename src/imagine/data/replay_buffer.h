@@ -175,6 +175,8 @@ class ReplayBuffer {
   // Copies the window of insertion indices [g, g + length) of `stream` into row b of `out`.
   void gather(int64_t stream, int64_t g, int64_t length, int64_t b, Batch& out) const;
   Batch make_batch(int64_t batch, int64_t length) const;
+  // Rows [0, count) of `out` as sample() draws them (the draws of sample(count, ...)).
+  void fill_uniform(Batch& out, int64_t count, int64_t length, Rng& rng, bool within_episode) const;
 
   int64_t capacity_;
   bool pin_;
