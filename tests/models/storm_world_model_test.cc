@@ -119,7 +119,7 @@ TEST(StormWorldModelTest, OptionsVisitListsEveryFieldOnce) {
   WorldModelOptions o;
   FieldCollector c;
   o.visit(c);
-  EXPECT_EQ(c.keys.size(), 26u);
+  EXPECT_EQ(c.keys.size(), 27u);
   EXPECT_TRUE(c.all_documented);
   for (const char* key : {"encoder_channels", "encoder_downsample", "dim", "unimix", "free_bits", "grad_clip"}) {
     EXPECT_EQ(c.keys.count(key), 1u) << key;
@@ -202,6 +202,51 @@ TEST(StormWorldModelTest, BernoulliReconstructionIsTheCellsCrossEntropy) {
   WorldModelOptions o = tiny_options();
   o.reconstruction = "poisson";
   EXPECT_THROW(o.validate(), UserError);
+}
+
+// event_weight trains the heads with rare events weighted; the heads' outputs are the same
+// network's logits shifted back (by log w, on the termination and on the reward's event bins),
+// and the logged head losses stay the unweighted cross-entropies.
+TEST(StormWorldModelTest, EventWeightShiftsTheHeadsAndKeepsTheirLossesUnweighted) {
+  const int64_t b = 2, t = 5;
+  auto obs = (torch::rand({b, t, 2, 8, 8}) < 0.3).to(torch::kUInt8);
+  auto action = torch::randint(0, 3, {b, t}, torch::kLong);
+  auto reward = torch::tensor({{0.0, 1.0, 0.0, 0.0, 0.0}, {0.0, 0.0, 0.0, -2.0, 0.0}});
+  auto term = torch::zeros({b, t}, torch::kBool);
+  term[1][4] = true;
+  auto first = torch::zeros({b, t}, torch::kBool);
+  auto build = [](double weight) {
+    torch::manual_seed(0);
+    WorldModelOptions o = tiny_options();
+    o.event_weight = weight;
+    WorldModel model(o);
+    model->eval();
+    return model;
+  };
+  WorldModel plain = build(1.0), weighted = build(10.0);
+  const at::Tensor h = torch::randn({3, 16});
+  torch::NoGradGuard no_grad;
+  const HeadOutputs p = plain->heads(h), w = weighted->heads(h);
+  EXPECT_TRUE(torch::allclose(w.termination_logit, p.termination_logit - std::log(10.0), 1e-6, 1e-6));
+  const at::Tensor shift = p.reward_logits - w.reward_logits;  // [3, 17]: log 10 off the zero bin
+  EXPECT_NEAR(shift.select(1, 8).abs().max().item<double>(), 0.0, 1e-6);
+  EXPECT_NEAR(shift.narrow(1, 0, 8).sub(std::log(10.0)).abs().max().item<double>(), 0.0, 1e-5);
+  torch::manual_seed(7);
+  const Losses lp = plain->loss(obs, action, reward, term, first, 1.0);
+  torch::manual_seed(7);
+  const Losses lw = weighted->loss(obs, action, reward, term, first, 1.0);
+  const double head_losses_plain = (lp.reward + lp.termination).item<double>();
+  const double head_losses_weighted =
+      (lw.total - lw.reconstruction - 0.5 * lw.dynamics - 0.1 * lw.representation).item<double>();
+  EXPECT_GT(head_losses_weighted, head_losses_plain + 1e-3);  // events weigh more in what is trained
+  // The logged losses are the unweighted cross-entropies of the shifted (calibrated) heads.
+  torch::manual_seed(7);  // the latent sample the loss drew
+  const HeadOutputs heads = weighted->heads(weighted->sequence(weighted->encode(obs, 1.0).z, action, first));
+  EXPECT_NEAR(lw.termination.item<double>(),
+              torch::binary_cross_entropy_with_logits(heads.termination_logit, term.to(torch::kFloat)).item<double>(),
+              1e-5);
+  EXPECT_NEAR(lw.reward.item<double>(),
+              weighted->reward_two_hot().loss(heads.reward_logits, reward).mean().item<double>(), 1e-5);
 }
 
 // Without autograd, the encoder runs over many frames in chunks (to keep each activation small);

@@ -5,11 +5,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "imagine/core/error.h"
 #include "imagine/nn/categorical.h"
+#include "imagine/nn/event_weighting.h"
 #include "imagine/nn/parameter_count.h"
 
 namespace imagine::models::storm {
@@ -207,6 +209,10 @@ HeadOutputs WorldModelImpl::heads(const at::Tensor& h) {
   out.prior_logits = prior_logits(h);
   out.reward_logits = reward_head_(h);
   out.termination_logit = termination_head_(h).squeeze(-1);
+  if (options_.event_weight != 1.0) {  // calibrated outputs of heads trained with weighted events
+    out.reward_logits = out.reward_logits - nn::event_log_weights(two_hot_, options_.event_weight, out.reward_logits);
+    out.termination_logit = out.termination_logit - std::log(options_.event_weight);
+  }
   return out;
 }
 
@@ -239,6 +245,13 @@ Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, con
   out.reward = two_hot_.loss(head.reward_logits, reward_f).mean();
   at::Tensor term_f = termination_target.to(h.scalar_type());
   out.termination = torch::binary_cross_entropy_with_logits(head.termination_logit, term_f);
+  at::Tensor reward_loss = out.reward, termination_loss = out.termination;
+  if (options_.event_weight != 1.0) {
+    reward_loss = nn::event_weighted_two_hot_loss(two_hot_, head.reward_logits, reward_f, options_.event_weight).mean();
+    termination_loss = nn::event_weighted_binary_cross_entropy(head.termination_logit, term_f, options_.event_weight);
+    out.reward = out.reward.detach();
+    out.termination = out.termination.detach();
+  }
 
   // Pairs (t, t+1): the prior from position t against the posterior of step t+1, except
   // where t+1 starts a new episode.
@@ -252,7 +265,7 @@ Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, con
   out.dynamics = nn::free_bits(kl_dyn, options_.free_bits);
   out.representation = nn::free_bits(kl_rep, options_.free_bits);
 
-  out.total = out.reconstruction + out.reward + out.termination + options_.dynamics_weight * out.dynamics +
+  out.total = out.reconstruction + reward_loss + termination_loss + options_.dynamics_weight * out.dynamics +
               options_.representation_weight * out.representation;
 
   torch::NoGradGuard no_grad;

@@ -22,6 +22,8 @@ namespace imagine::models::storm {
 struct Losses {
   at::Tensor total;           // weighted sum, the one to backpropagate
   at::Tensor reconstruction;  // per options.reconstruction, summed over C x H x W, mean over B x T
+  // The heads' cross-entropies, unweighted (so comparable between event weights); `total`
+  // holds them with events weighted by options.event_weight.
   at::Tensor reward;          // two-hot cross-entropy
   at::Tensor termination;     // binary cross-entropy with logits
   at::Tensor dynamics;        // max(free_bits, KL(sg(post) || prior))

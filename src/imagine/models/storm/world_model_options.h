@@ -50,6 +50,9 @@ struct WorldModelOptions {
   double free_bits = 1.0;
   double dynamics_weight = 0.5;
   double representation_weight = 0.1;
+  // Weight of rare events (a termination, a nonzero reward) in the head losses; the heads'
+  // logits are shifted back by log(event_weight), so their probabilities stay calibrated.
+  double event_weight = 1.0;
   // Optimiser.
   double lr = 1e-4;
   double adam_eps = 1e-8;
@@ -93,6 +96,11 @@ struct WorldModelOptions {
     v.field("dynamics_weight", dynamics_weight, {"weight of the dynamics (prior) KL loss", config::Range{0, 1e3}});
     v.field("representation_weight", representation_weight,
             {"weight of the representation (posterior) KL loss", config::Range{0, 1e3}});
+    v.field("event_weight", event_weight,
+            {"weight of event rows (a termination, a nonzero reward) in the termination and reward losses; the "
+             "heads' logits are shifted by -log(event_weight), so their probabilities stay calibrated and only the "
+             "rare rows' gradients grow. 1 = the paper. For games whose deaths and rewards are rare (Asterix)",
+             config::Range{1, 1e4}});
     v.field("lr", lr, {"Adam learning rate", config::Range{0, 1}});
     v.field("adam_eps", adam_eps, {"Adam epsilon", config::Range{0, 1}});
     v.field("grad_clip", grad_clip, {"gradient-norm clip (0 = none)", config::Range{0, 1e9}});
