@@ -195,8 +195,16 @@ TEST(StormWorldModelTest, BernoulliReconstructionIsTheCellsCrossEntropy) {
       const double cross_entropy =
           -(target * q.log() + (1 - target) * (1 - q).log()).sum({2, 3, 4}).mean().item<double>();
       EXPECT_NEAR(l.reconstruction.item<double>(), cross_entropy, 1e-3 * cross_entropy);
+      // Per channel: the mean probability of the lit cells.
+      ASSERT_EQ(l.lit_cell_probability.sizes(), torch::IntArrayRef({2}));
+      for (int64_t c = 0; c < 2; ++c) {
+        const at::Tensor lit = target.select(2, c) > 0.5;
+        EXPECT_NEAR(l.lit_cell_probability[c].item<double>(), p.select(2, c).masked_select(lit).mean().item<double>(),
+                    1e-5);
+      }
     } else {
       EXPECT_DOUBLE_EQ(l.reconstruction.item<double>(), squared);
+      EXPECT_FALSE(l.lit_cell_probability.defined());
     }
   }
   WorldModelOptions o = tiny_options();

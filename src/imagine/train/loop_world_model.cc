@@ -134,7 +134,7 @@ class StormLoopModel : public LoopWorldModel {
                   {"world_model/representation", l.representation},
                   {"world_model/grad_norm", grad_norm},
                   {"world_model parameters", parameters_norm(module_->parameters())}});
-    return {{"world_model/loss", l.total},
+    std::map<std::string, at::Tensor> metrics = {{"world_model/loss", l.total},
             {"world_model/reconstruction", l.reconstruction},
             {"world_model/reconstruction_error", l.reconstruction_error},
             {"world_model/reward", l.reward},
@@ -147,6 +147,10 @@ class StormLoopModel : public LoopWorldModel {
             {"world_model/reward_abs_error", l.reward_abs_error},
             {"world_model/termination_accuracy", l.termination_accuracy},
             {"world_model/grad_norm", grad_norm}};
+    if (l.lit_cell_probability.defined())
+      for (int64_t c = 0; c < l.lit_cell_probability.size(0); ++c)
+        metrics.emplace(fmt::format("world_model/lit_cell_probability/channel_{}", c), l.lit_cell_probability[c]);
+    return metrics;
   }
 
   int64_t imagination_context() const override { return options_.imagination_context; }

@@ -269,8 +269,14 @@ Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, con
               options_.representation_weight * out.representation;
 
   torch::NoGradGuard no_grad;
-  out.reconstruction_error =
-      bernoulli ? (torch::sigmoid(recon) - target).pow(2).sum({2, 3, 4}).mean() : out.reconstruction.detach();
+  if (bernoulli) {
+    const at::Tensor picture = torch::sigmoid(recon);
+    out.reconstruction_error = (picture - target).pow(2).sum({2, 3, 4}).mean();
+    const at::Tensor lit = (target > 0.5).to(picture.scalar_type());
+    out.lit_cell_probability = (picture * lit).sum({0, 1, 3, 4}) / lit.sum({0, 1, 3, 4}).clamp_min(1.0);
+  } else {
+    out.reconstruction_error = out.reconstruction.detach();
+  }
   out.kl = kl_dyn.detach();
   out.posterior_entropy = nn::categorical_entropy(enc.logits).mean();
   out.prior_entropy = nn::categorical_entropy(head.prior_logits).mean();

@@ -35,6 +35,10 @@ struct Losses {
   // Squared error of decode() (the picture: probabilities under bernoulli) summed over
   // C x H x W, mean over B x T: comparable between likelihoods and with a blank frame's error.
   at::Tensor reconstruction_error;
+  // Bernoulli only (else undefined): [C], the mean probability the decoder gives the lit cells
+  // of each channel, i.e. how much of each object type it draws (a one-cell player can be
+  // missing from a picture whose summed error is low).
+  at::Tensor lit_cell_probability;
   at::Tensor reward_abs_error;    // |E[r] - r| averaged over B x T
   at::Tensor termination_accuracy;
 };
