@@ -242,16 +242,12 @@ Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, con
   at::Tensor h = sequence(enc.z, action, first);
   HeadOutputs head = heads(h);
   at::Tensor reward_f = reward.to(h.scalar_type());
-  out.reward = two_hot_.loss(head.reward_logits, reward_f).mean();
   at::Tensor term_f = termination_target.to(h.scalar_type());
-  out.termination = torch::binary_cross_entropy_with_logits(head.termination_logit, term_f);
-  at::Tensor reward_loss = out.reward, termination_loss = out.termination;
-  if (options_.event_weight != 1.0) {
-    reward_loss = nn::event_weighted_two_hot_loss(two_hot_, head.reward_logits, reward_f, options_.event_weight).mean();
-    termination_loss = nn::event_weighted_binary_cross_entropy(head.termination_logit, term_f, options_.event_weight);
-    out.reward = out.reward.detach();
-    out.termination = out.termination.detach();
-  }
+  // At event_weight 1 these are the plain cross-entropies (and the logged ones, below).
+  const at::Tensor reward_loss =
+      nn::event_weighted_two_hot_loss(two_hot_, head.reward_logits, reward_f, options_.event_weight).mean();
+  const at::Tensor termination_loss =
+      nn::event_weighted_binary_cross_entropy(head.termination_logit, term_f, options_.event_weight);
 
   // Pairs (t, t+1): the prior from position t against the posterior of step t+1, except
   // where t+1 starts a new episode.
@@ -269,6 +265,13 @@ Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, con
               options_.representation_weight * out.representation;
 
   torch::NoGradGuard no_grad;
+  if (options_.event_weight == 1.0) {
+    out.reward = reward_loss;
+    out.termination = termination_loss;
+  } else {  // logged unweighted, so runs with different weights compare
+    out.reward = two_hot_.loss(head.reward_logits, reward_f).mean();
+    out.termination = torch::binary_cross_entropy_with_logits(head.termination_logit, term_f);
+  }
   if (bernoulli) {
     const at::Tensor picture = torch::sigmoid(recon);
     out.reconstruction_error = (picture - target).pow(2).sum({2, 3, 4}).mean();
