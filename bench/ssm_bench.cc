@@ -18,7 +18,9 @@ using imagine::models::ssm::EnvModel;
 using imagine::models::ssm::EnvModelOptions;
 using imagine::models::ssm::State;
 
-const char* const kClasses[] = {"ar", "rar", "dssm_det", "dssm_vae", "sssm"};
+using imagine::models::ssm::ModelClass;
+const ModelClass kClasses[] = {ModelClass::kAr, ModelClass::kRar, ModelClass::kDssmDet, ModelClass::kDssmVae,
+                               ModelClass::kSssm};
 
 void BM_SsmRollout(benchmark::State& state) {
   torch::manual_seed(0);
@@ -39,7 +41,7 @@ void BM_SsmRollout(benchmark::State& state) {
     for (int64_t k = 0; k < horizon; ++k) s = model->step(s, actions.select(1, k)).state;
     benchmark::DoNotOptimize(s.s.data_ptr());
   }
-  state.SetLabel(std::string(o.model_class) + (o.jump > 1 ? " jump " + std::to_string(o.jump) : ""));
+  state.SetLabel(o.label());
   state.counters["env_steps_per_s"] = benchmark::Counter(static_cast<double>(batch * horizon * o.jump),
                                                          benchmark::Counter::kIsIterationInvariantRate);
 }

@@ -110,7 +110,7 @@ class Run {
       py::gil_scoped_release release;
       trained = train::load_world_model(path_, where);
     }
-    world_model_ = std::make_shared<WorldModelHandle>(std::move(trained.model), trained.spec, where, config_.kind);
+    world_model_ = std::make_shared<WorldModelHandle>(std::move(trained.model), trained.spec, where, config::enum_name(config_.kind));
     return world_model_;
   }
 
@@ -124,7 +124,7 @@ class Run {
   train::Job& job() {
     if (job_) return *job_;
     if (!train::job_kind(config_.kind).plays_episodes)
-      throw UserError("a '" + config_.kind + "' run plays no episodes: it has no policy to act or evaluate with " +
+      throw UserError("a '" + config::enum_name(config_.kind) + "' run plays no episodes: it has no policy to act or evaluate with " +
                       "(run.world_model is its model; `imagine eval` measures its held-out likelihood)");
     ThreadsGuard threads;
     TorchRngGuard rng;
@@ -169,7 +169,7 @@ py::tuple train_command(const std::vector<std::string>& files, const Assignments
     const train::Config config = cli::load_config(files, sets);
     std::string name = config.name;
     if (name.empty()) {
-      name = config.kind + "-" + config.env.id;
+      name = config::enum_name(config.kind) + "-" + config.env.id;
       for (char& c : name)
         if (c == '/') c = '-';
     }
@@ -207,7 +207,7 @@ void bind_runs(py::module_& m) {
   py::class_<Run, std::shared_ptr<Run>>(m, "Run", "A run directory; use imagine.load")
       .def(py::init<const std::string&, std::optional<int64_t>>(), py::arg("path"), py::arg("checkpoint"))
       .def_property_readonly("path", &Run::path)
-      .def_property_readonly("kind", [](const Run& r) { return r.config().kind; })
+      .def_property_readonly("kind", [](const Run& r) { return config::enum_name(r.config().kind); })
       .def_property_readonly("config_toml", [](const Run& r) { auto c = r.config(); return config::to_toml(c, false); })
       .def_property_readonly("eval_episodes", [](const Run& r) { return r.config().eval_episodes; })
       .def_property_readonly("step", &Run::step, "the step of the loaded checkpoint (loads it)")

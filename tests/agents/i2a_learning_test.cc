@@ -95,14 +95,14 @@ std::pair<Layouts, at::Tensor> step(const Layouts& l, const at::Tensor& actions)
 std::shared_ptr<models::WorldModel> trained_model(int64_t data, int64_t updates) {
   constexpr int64_t kBatch = 32;
   models::ssm::EnvModelOptions o;
-  o.model_class = "dssm_det";
+  o.model_class = models::ssm::ModelClass::kDssmDet;
   o.context = 1;
   o.horizon = 1;
   o.image_channels = 3;
   o.image_size = kSide;
   o.num_actions = kActions;
   o.width_scale = 0.5;  // at 0.25 the reward head (6 channels on the 2x2 state) did not learn the rule
-  o.reward_head = "twohot";
+  o.reward_head = models::ssm::RewardHead::kTwoHot;
   o.lr = 2e-3;
   models::ssm::EnvModel model(o);
   const Layouts l = random_layouts(data);
@@ -182,7 +182,7 @@ TEST(I2ALearning, LookingAheadPaysOnAOneStepTask) {
   const double accuracy = model_accuracy(*model);
 
   I2AOptions io;
-  io.rollout_policy = "uniform";
+  io.rollout_policy = RolloutPolicyKind::kUniform;
   io.depth = 1;
   io.encoder_channels = 8;
   io.encoder_hidden = 16;

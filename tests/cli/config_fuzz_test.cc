@@ -81,7 +81,7 @@ TEST(ConfigFuzzTest, MutatedPresetsAreAcceptedOrRejectedInOneLine) {
     Rng rng(std::hash<std::string>{}(fs::path(preset).filename().string()));
     // Environment models read a dataset: give them a small one from their own environment.
     std::vector<std::string> base;
-    if (config.kind == "env_model") {
+    if (config.kind == train::Kind::kEnvModel) {
       const std::string data = dir + "/" + fs::path(preset).stem().string() + ".replay";
       std::vector<std::string> collect = {"collect", config.env.id, "--steps", "64", "--envs", "2", "--out", data, "--force"};
       for (const auto& [key, value] : config::flatten(config.env)) {

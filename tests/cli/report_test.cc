@@ -53,7 +53,7 @@ void make_run(const std::string& dir, const std::string& env_id, int64_t seed, c
               int64_t step = 100000, double sticky_action_prob = -1.0) {
   fs::create_directories(dir);
   train::Config c;
-  c.kind = "a2c";
+  c.kind = train::Kind::kA2C;
   c.seed = seed;
   c.env.id = env_id;
   c.env.sticky_action_prob = sticky_action_prob;
@@ -211,7 +211,7 @@ TEST(ReportTest, FabricatedRunConfigIsWhatTrainWouldAccept) {
   // The report reads a run's config with load_config, which builds no environment.
   const auto c = cli::load_config({root + "/pong-s1/config.toml"}, {});
   EXPECT_EQ(c.env.id, "atari/pong");
-  EXPECT_EQ(c.kind, "a2c");
+  EXPECT_EQ(c.kind, train::Kind::kA2C);
   EXPECT_EQ(c.seed, 1);
   // `config check` validates as train does, building the environment: a build without ALE
   // refuses the Atari id for that reason alone (one with ALE for want of the ROM, where none is

@@ -10,13 +10,16 @@
 namespace imagine::config {
 
 namespace {
+enum class Mode { kArea, kBilinear };
+constexpr EnumNames<Mode, 2> enum_names(Mode) { return {{{Mode::kArea, "area"}, {Mode::kBilinear, "bilinear"}}}; }
+
 struct Inner {
   int64_t size = 64;
-  std::string mode = "area";
+  Mode mode = Mode::kArea;
   template <class V>
   void visit(V& v) {
     v.field("size", size, {"side length", Range{8, 1024}});
-    v.field("mode", mode, {"resize mode", {}, {"area", "bilinear"}});
+    v.field("mode", mode, {"resize mode"});
   }
 };
 struct Outer {
@@ -51,7 +54,7 @@ TEST(ConfigTest, ReadsValuesAndKeepsDefaults) {
   auto doc = Document::parse_string("lr = 0.5\n[inner]\nmode = \"bilinear\"\n", "t.toml");
   const Outer o = read<Outer>(doc);
   EXPECT_DOUBLE_EQ(o.lr, 0.5);
-  EXPECT_EQ(o.inner.mode, "bilinear");
+  EXPECT_EQ(o.inner.mode, Mode::kBilinear);
   EXPECT_EQ(o.inner.size, 64);
   EXPECT_EQ(o.channels, (std::vector<int64_t>{32, 64}));
 }
@@ -81,9 +84,20 @@ TEST(ConfigTest, OutOfRangeNamesRange) {
   EXPECT_NE(e.find("cfg.toml:2:"), std::string::npos) << e;
 }
 
-TEST(ConfigTest, ChoiceOutsideListIsRejected) {
+TEST(ConfigTest, EnumNameOutsideItsNamesIsRejected) {
   const std::string e = error_of("[inner]\nmode = \"cubic\"\n");
+  EXPECT_NE(e.find("'inner.mode' = \"cubic\" is not allowed"), std::string::npos) << e;
   EXPECT_NE(e.find("one of \"area\", \"bilinear\""), std::string::npos) << e;
+  EXPECT_NE(e.find("cfg.toml:2:"), std::string::npos) << e;
+  EXPECT_NE(error_of("", {"inner.mode=1"}).find("must be a string"), std::string::npos);
+}
+
+TEST(ConfigTest, EnumNamesMapBothWays) {
+  EXPECT_EQ(enum_name(Mode::kBilinear), "bilinear");
+  EXPECT_EQ(enum_from_name<Mode>("area"), Mode::kArea);
+  EXPECT_EQ(enum_from_name<Mode>("Area"), std::nullopt);
+  EXPECT_EQ(enum_choices<Mode>(), (std::vector<std::string>{"area", "bilinear"}));
+  EXPECT_EQ(read<Outer>(Document::parse_string("", "t")).inner.mode, Mode::kArea);
 }
 
 TEST(ConfigTest, SectionMustBeTable) {
@@ -126,6 +140,7 @@ TEST(ConfigTest, WrittenTomlReadsBackIdentically) {
   o.name = "quote\"and\\slash";
   o.channels = {7};
   o.inner.size = 100;
+  o.inner.mode = Mode::kBilinear;
   const std::string text = to_toml(o);
   EXPECT_NE(text.find("# learning rate"), std::string::npos);
   Outer back = read<Outer>(Document::parse_string(text, "round"));
@@ -134,6 +149,9 @@ TEST(ConfigTest, WrittenTomlReadsBackIdentically) {
   EXPECT_EQ(back.name, o.name);
   EXPECT_EQ(back.channels, o.channels);
   EXPECT_EQ(back.inner.size, o.inner.size);
+  EXPECT_EQ(back.inner.mode, Mode::kBilinear);
+  EXPECT_NE(text.find("mode = \"bilinear\""), std::string::npos) << text;
+  EXPECT_EQ(flatten(back).at("inner.mode"), "\"bilinear\"");
   EXPECT_EQ(to_toml(back), text);
 }
 
@@ -144,6 +162,9 @@ TEST(ConfigTest, SectionLookupAndMarkdown) {
   MarkdownWriter md;
   o.visit(md);
   EXPECT_NE(md.str().find("| `inner.size` | integer | `64` | side length (in [8, 1024]) |"), std::string::npos)
+      << md.str();
+  EXPECT_NE(md.str().find("| `inner.mode` | string | `\"area\"` | resize mode (one of \"area\", \"bilinear\") |"),
+            std::string::npos)
       << md.str();
 }
 

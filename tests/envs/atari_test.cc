@@ -89,7 +89,7 @@ std::string message_of(const EnvOptions& options) {
 EnvOptions atari_options(const std::string& game, const std::string& rom_dir) {
   EnvOptions o;
   o.id = "atari/" + game;
-  o.obs = "rgb";
+  o.obs = envs::Observation::kRgb;
   o.rom_dir = rom_dir;
   return o;
 }
@@ -185,13 +185,13 @@ TEST(AtariTest, DreamerV3ProtocolPresetParses) {
   const auto preset = config::read<EnvSectionOnly>(config::Document::parse(path, {})).env;
   EXPECT_EQ(preset.sticky_action_prob, 0.0);
   EXPECT_EQ(preset.noop_max, 30);
-  EXPECT_EQ(preset.resize, "bilinear");
+  EXPECT_EQ(preset.resize, ResizeMethod::kBilinear);
   // Everything else keeps STORM's defaults.
   const EnvOptions defaults;
   EXPECT_EQ(preset.frame_skip, defaults.frame_skip);
   EXPECT_EQ(preset.max_pool, defaults.max_pool);
   EXPECT_EQ(preset.image_size, defaults.image_size);
-  EXPECT_EQ(defaults.resize, "area");
+  EXPECT_EQ(defaults.resize, ResizeMethod::kArea);
   EXPECT_EQ(defaults.noop_max, 0);
 }
 
@@ -237,7 +237,7 @@ TEST(AtariTest, SpecAndMinimalActionSets) {
 
   EnvOptions gray = atari_options("pong", *dir);
   gray.grayscale = true;
-  gray.resize = "bilinear";
+  gray.resize = ResizeMethod::kBilinear;
   gray.image_size = 84;
   EXPECT_EQ(default_registry().make(gray)->spec().obs_shape(), (std::vector<int64_t>{1, 84, 84}));
 }
@@ -290,7 +290,7 @@ TEST(AtariTest, StepCapTruncates) {
 
 TEST(AtariTest, ObservationShowsTheScreen) {
   REQUIRE_ALE_AND_ROMS(dir);
-  for (const char* resize : {"area", "bilinear"}) {
+  for (ResizeMethod resize : {ResizeMethod::kArea, ResizeMethod::kBilinear}) {
     EnvOptions o = atari_options("pong", *dir);
     o.resize = resize;
     const Rollout r = roll(o, 1, 30);
@@ -301,8 +301,8 @@ TEST(AtariTest, ObservationShowsTheScreen) {
       red += r.obs[r.obs.size() - 3 * plane + i];
       green += r.obs[r.obs.size() - 2 * plane + i];
     }
-    EXPECT_GT(red / plane, 100.0) << resize;
-    EXPECT_LT(green / plane, red / plane) << resize;
+    EXPECT_GT(red / plane, 100.0) << config::enum_name(resize);
+    EXPECT_LT(green / plane, red / plane) << config::enum_name(resize);
   }
 }
 

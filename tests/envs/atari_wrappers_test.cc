@@ -384,11 +384,6 @@ TEST(AtariWrappersTest, BilinearMatchesHandComputedPilValues) {
   EXPECT_NEAR(r.cols()[1].weights[2], 3.0 / 7, 1e-7);
 }
 
-TEST(AtariWrappersTest, UnknownResizeMethodIsUserError) {
-  EXPECT_THROW(parse_resize_method("cubic"), UserError);
-  EXPECT_EQ(parse_resize_method("area"), ResizeMethod::kArea);
-}
-
 TEST(AtariWrappersTest, GrayscaleUsesOpenCvBt601Weights) {
   // Pixels: red, green, blue, white, black, (10, 200, 30).
   const std::vector<uint8_t> rgb = {255, 0, 0, 255, 0, 10,    // R plane

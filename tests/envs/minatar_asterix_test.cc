@@ -45,7 +45,7 @@ TEST(AsterixConformance, Symbolic) { testing::check_env_conformance(game_options
 
 TEST(AsterixConformance, Rgb) {
   EnvOptions o = game_options(kId, -1);
-  o.obs = "rgb";
+  o.obs = envs::Observation::kRgb;
   testing::check_env_conformance(o, {1000, true});
 }
 

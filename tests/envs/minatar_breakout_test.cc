@@ -55,7 +55,7 @@ TEST(BreakoutConformance, Symbolic) { testing::check_env_conformance(game_option
 
 TEST(BreakoutConformance, Rgb) {
   EnvOptions o = game_options(kId, -1);
-  o.obs = "rgb";
+  o.obs = envs::Observation::kRgb;
   testing::check_env_conformance(o, {1000, true});
 }
 

@@ -36,7 +36,7 @@ TEST(FreewayConformance, Symbolic) { testing::check_env_conformance(game_options
 
 TEST(FreewayConformance, Rgb) {
   EnvOptions o = game_options(kId, -1);
-  o.obs = "rgb";
+  o.obs = envs::Observation::kRgb;
   o.max_episode_steps = 300;  // RGB rendering is slow in Debug; the symbolic suite covers 2,501
   testing::check_env_conformance(o, {700, true});
 }

@@ -50,7 +50,7 @@ TEST(SeaquestConformance, Symbolic) { testing::check_env_conformance(game_option
 
 TEST(SeaquestConformance, Rgb) {
   EnvOptions o = game_options(kId, -1);
-  o.obs = "rgb";
+  o.obs = envs::Observation::kRgb;
   o.image_size = 32;
   testing::check_env_conformance(o, {1000, true});
 }

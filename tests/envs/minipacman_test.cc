@@ -13,7 +13,7 @@
 namespace imagine::envs::minipacman {
 namespace {
 
-EnvOptions options_for(Mode mode, const std::string& obs = "symbolic") {
+EnvOptions options_for(Mode mode, Observation obs = Observation::kSymbolic) {
   EnvOptions options;
   options.id = std::string("minipacman/") + mode_rules(mode).name;
   options.obs = obs;
@@ -45,7 +45,7 @@ TEST(MiniPacmanConformance, SymbolicAllModes) {
 TEST(MiniPacmanConformance, Rgb) {
   testing::ConformanceOptions checks;
   checks.steps = 1000;  // RGB checks are slow in Debug; random episodes last tens of steps
-  testing::check_env_conformance(options_for(Mode::kRegular, "rgb"), checks);
+  testing::check_env_conformance(options_for(Mode::kRegular, Observation::kRgb), checks);
 }
 
 TEST(MiniPacmanTest, SpecAndRegistry) {

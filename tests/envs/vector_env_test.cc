@@ -16,7 +16,7 @@
 namespace imagine::envs {
 namespace {
 
-EnvOptions options_for(const std::string& id, int64_t max_steps = 0, const std::string& obs = "symbolic") {
+EnvOptions options_for(const std::string& id, int64_t max_steps = 0, Observation obs = Observation::kSymbolic) {
   EnvOptions o;
   o.id = id;
   o.max_episode_steps = max_steps;
@@ -120,7 +120,7 @@ TEST(VectorEnvTest, MatchesSingleEnvsWithTruncationsAndStepRewards) {
 }
 
 TEST(VectorEnvTest, MatchesSingleEnvsWithRgbObservations) {
-  check_against_single_envs(options_for("minatar/space_invaders", 40, "rgb"), 2, 100, 5);
+  check_against_single_envs(options_for("minatar/space_invaders", 40, Observation::kRgb), 2, 100, 5);
 }
 
 // Runs `steps` random steps on `threads` threads and returns every result, cloned.
@@ -225,7 +225,7 @@ void step_single(Env& env, Rng& rng, std::vector<uint8_t>& obs, int64_t steps) {
 
 TEST(AllocationTest, SingleEnvStepsAndResetsAllocateNothingAfterWarmUp) {
   for (const auto& id : builtin_ids()) {
-    for (const char* obs_kind : {"symbolic", "rgb"}) {
+    for (Observation obs_kind : {Observation::kSymbolic, Observation::kRgb}) {
       // A short cap so that resets (and truncations) happen inside the counted window.
       const auto env = default_registry().make(options_for(id, 200, obs_kind));
       std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_size()));
@@ -235,7 +235,7 @@ TEST(AllocationTest, SingleEnvStepsAndResetsAllocateNothingAfterWarmUp) {
       step_single(*env, rng, obs, 1000);
       const int64_t before = testing::allocations();
       step_single(*env, rng, obs, 2000);
-      EXPECT_EQ(testing::allocations() - before, 0) << id << " " << obs_kind;
+      EXPECT_EQ(testing::allocations() - before, 0) << id << " " << config::enum_name(obs_kind);
     }
   }
 }

@@ -17,7 +17,7 @@ namespace {
 constexpr int64_t kSide = 16;
 constexpr int64_t kActions = 3;
 
-EnvModelOptions tiny_options(const std::string& model_class, int64_t jump = 1) {
+EnvModelOptions tiny_options(ModelClass model_class, int64_t jump = 1) {
   EnvModelOptions o;
   o.model_class = model_class;
   o.jump = jump;
@@ -51,13 +51,14 @@ at::Tensor rollout_actions(const EnvModelOptions& o, int64_t b, int64_t n) {
 }
 
 struct ConformanceCase {
-  std::string model_class;
+  ModelClass model_class;
   int64_t jump;
-  std::string reward_head;
+  RewardHead reward_head;
 };
 
 std::string case_name(const testing::TestParamInfo<ConformanceCase>& info) {
-  return info.param.model_class + "_jump" + std::to_string(info.param.jump) + "_" + info.param.reward_head;
+  return config::enum_name(info.param.model_class) + "_jump" + std::to_string(info.param.jump) + "_" +
+         config::enum_name(info.param.reward_head);
 }
 
 class SsmEnvModelConformance : public testing::TestWithParam<ConformanceCase> {
@@ -181,45 +182,43 @@ TEST_P(SsmEnvModelConformance, RolloutFromAStateWithGivenActions) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Classes, SsmEnvModelConformance,
-                         testing::Values(ConformanceCase{"ar", 1, "bits"}, ConformanceCase{"rar", 1, "twohot"},
-                                         ConformanceCase{"dssm_det", 1, "bits"},
-                                         ConformanceCase{"dssm_vae", 1, "twohot"}, ConformanceCase{"sssm", 1, "bits"},
-                                         ConformanceCase{"dssm_det", 4, "twohot"},
-                                         ConformanceCase{"dssm_vae", 4, "bits"}, ConformanceCase{"sssm", 4, "twohot"}),
+                         testing::Values(ConformanceCase{ModelClass::kAr, 1, RewardHead::kBits}, ConformanceCase{ModelClass::kRar, 1, RewardHead::kTwoHot},
+                                         ConformanceCase{ModelClass::kDssmDet, 1, RewardHead::kBits},
+                                         ConformanceCase{ModelClass::kDssmVae, 1, RewardHead::kTwoHot}, ConformanceCase{ModelClass::kSssm, 1, RewardHead::kBits},
+                                         ConformanceCase{ModelClass::kDssmDet, 4, RewardHead::kTwoHot},
+                                         ConformanceCase{ModelClass::kDssmVae, 4, RewardHead::kBits}, ConformanceCase{ModelClass::kSssm, 4, RewardHead::kTwoHot}),
                          case_name);
 
 TEST(SsmEnvModelTest, OptionsAreValidated) {
-  EXPECT_THROW(EnvModel(tiny_options("ar", 4)), UserError);
-  EXPECT_THROW(EnvModel(tiny_options("rar", 2)), UserError);
-  EXPECT_THROW(EnvModel(tiny_options("ssm")), UserError);
-  EnvModelOptions o = tiny_options("sssm");
+  EXPECT_THROW(EnvModel(tiny_options(ModelClass::kAr, 4)), UserError);
+  EXPECT_THROW(EnvModel(tiny_options(ModelClass::kRar, 2)), UserError);
+  EXPECT_THROW(config::read<EnvModelOptions>(config::Document::parse_string("model_class = \"ssm\"", "t")), UserError);
+  EnvModelOptions o = tiny_options(ModelClass::kSssm);
   o.image_size = 12;
   EXPECT_THROW(EnvModel{o}, UserError);
-  o = tiny_options("dssm_det");
-  o.reward_head = "gauss";
-  EXPECT_THROW(EnvModel{o}, UserError);
-  o = tiny_options("rar");
-  o.rollout_feedback = "argmax";
-  EXPECT_THROW(EnvModel{o}, UserError);
+  EXPECT_THROW(config::read<EnvModelOptions>(config::Document::parse_string("reward_head = \"gauss\"", "t")),
+               UserError);
+  EXPECT_THROW(config::read<EnvModelOptions>(config::Document::parse_string("rollout_feedback = \"argmax\"", "t")),
+               UserError);
   // Any RGB side divisible by 8.
-  o = tiny_options("sssm");
+  o = tiny_options(ModelClass::kSssm);
   o.image_size = 24;
   EnvModel m(o);
   EXPECT_EQ(m->state_side(), 3);
   // A visit lists each key once and round-trips through TOML.
   EnvModelOptions d;
-  d.model_class = "dssm_vae";
+  d.model_class = models::ssm::ModelClass::kDssmVae;
   d.jump = 4;
   auto doc = config::Document::parse_string(config::to_toml(d), "test");
   EnvModelOptions back = config::read<EnvModelOptions>(doc);
-  EXPECT_EQ(back.model_class, "dssm_vae");
+  EXPECT_EQ(back.model_class, ModelClass::kDssmVae);
   EXPECT_EQ(back.jump, 4);
   EXPECT_EQ(back.image_size, 64);
 }
 
 TEST(SsmEnvModelTest, SpecSizedModelHasThePapersShapes) {
   EnvModelOptions o;  // 64x64 RGB, spec channel counts
-  o.model_class = "sssm";
+  o.model_class = models::ssm::ModelClass::kSssm;
   EnvModel model(o);
   auto params = model->named_parameters();
   EXPECT_EQ(params["encoder1.conv1.weight"].sizes(), torch::IntArrayRef({16, 48, 3, 3}));
@@ -245,13 +244,13 @@ TEST(SsmEnvModelTest, SpecSizedModelHasThePapersShapes) {
   o.jump = 4;
   EXPECT_EQ(EnvModel(o)->named_parameters()["transition1.conv1.weight"].size(1), 64 + 20 + 32);
   o.jump = 1;
-  o.model_class = "rar";
+  o.model_class = models::ssm::ModelClass::kRar;
   EXPECT_EQ(EnvModel(o)->named_parameters()["transition1.conv1.weight"].size(1), 64 + 5 + 64);
-  o.model_class = "dssm_vae";
+  o.model_class = models::ssm::ModelClass::kDssmVae;
   EnvModel vae(o);
   EXPECT_EQ(vae->named_parameters()["transition1.conv1.weight"].size(1), 64 + 5);
   EXPECT_EQ(vae->named_parameters()["decoder1.conv1.weight"].size(1), 64 + 32);
-  o.model_class = "dssm_det";
+  o.model_class = models::ssm::ModelClass::kDssmDet;
   EnvModel det(o);
   EXPECT_EQ(det->named_parameters().find("prior.conv1.weight"), nullptr);
   EXPECT_EQ(det->named_parameters()["decoder1.conv1.weight"].size(1), 64);
@@ -335,7 +334,7 @@ TEST(SsmEnvModelTest, WindowsPastAnEpisodesEndAreMasked) {
   EXPECT_FALSE(s.frame_mask[2].any().item<bool>());
 
   // Masked steps change no loss; a continue head learns the termination.
-  EnvModelOptions o = tiny_options("dssm_det");
+  EnvModelOptions o = tiny_options(ModelClass::kDssmDet);
   o.context = l;
   o.horizon = t_len;
   o.num_actions = 5;
@@ -361,7 +360,7 @@ TEST(SsmEnvModelTest, WindowsPastAnEpisodesEndAreMasked) {
 }
 
 TEST(SsmEnvModelTest, LatentEntersTheTransitionInSssmOnly) {
-  for (const std::string cls : {"sssm", "dssm_vae"}) {
+  for (ModelClass cls : {ModelClass::kSssm, ModelClass::kDssmVae}) {
     torch::manual_seed(7);
     EnvModelOptions o = tiny_options(cls);
     EnvModel model(o);
@@ -372,7 +371,7 @@ TEST(SsmEnvModelTest, LatentEntersTheTransitionInSssmOnly) {
       if (p.key().rfind("posterior.", 0) == 0 && p.value().grad().defined())
         posterior_grad += p.value().grad().abs().sum().item<double>();
     }
-    if (cls == "sssm") {
+    if (cls == ModelClass::kSssm) {
       EXPECT_GT(posterior_grad, 0.0) << "sSSM: z_t must reach s_t";
     } else {
       EXPECT_EQ(posterior_grad, 0.0) << "dSSM-VAE: z_t must not reach s_t";
@@ -382,7 +381,7 @@ TEST(SsmEnvModelTest, LatentEntersTheTransitionInSssmOnly) {
     State st = model->initial_state(random_batch(o, 2, 1).context);
     at::Tensor a = chunk_one_hot(torch::zeros({2, 1}, torch::kLong), kActions);
     at::Tensor z = torch::randn({2, o.latent_channels, 2, 2}, torch::requires_grad());
-    if (cls == "sssm") {
+    if (cls == ModelClass::kSssm) {
       at::Tensor s = model->transition(st.s.detach(), a, z);
       at::Tensor g = torch::autograd::grad({s.sum()}, {z})[0];
       EXPECT_GT(g.abs().sum().item<double>(), 0.0);
@@ -398,7 +397,7 @@ TEST(SsmEnvModelTest, LatentEntersTheTransitionInSssmOnly) {
 }
 
 TEST(SsmEnvModelTest, PosteriorSeesTheRealFrame) {
-  for (const std::string cls : {"sssm", "dssm_vae"}) {
+  for (ModelClass cls : {ModelClass::kSssm, ModelClass::kDssmVae}) {
     torch::manual_seed(9);
     EnvModelOptions o = tiny_options(cls);
     EnvModel model(o);
@@ -427,9 +426,9 @@ TEST(SsmEnvModelTest, PosteriorSeesTheRealFrame) {
 }
 
 TEST(SsmEnvModelTest, ArAndRarFeedBackTheirOwnPredictions) {
-  for (const std::string cls : {"ar", "rar"}) {
+  for (ModelClass cls : {ModelClass::kAr, ModelClass::kRar}) {
     EnvModelOptions o = tiny_options(cls);
-    for (const std::string fb : {"mean", "sample"}) {
+    for (RolloutFeedback fb : {RolloutFeedback::kMean, RolloutFeedback::kSample}) {
       o.rollout_feedback = fb;
       torch::manual_seed(11);
       EnvModel model(o);
@@ -439,15 +438,15 @@ TEST(SsmEnvModelTest, ArAndRarFeedBackTheirOwnPredictions) {
       StepOut x = model->step(st, a);
       StepOut y = model->step(st, a);
       // The re-encoded frame is the mean (deterministic) or a Bernoulli sample of it.
-      at::Tensor ex = cls == "ar" ? x.state.encoded.narrow(1, 0, model->state_channels()) : x.state.encoded;
+      at::Tensor ex = cls == ModelClass::kAr ? x.state.encoded.narrow(1, 0, model->state_channels()) : x.state.encoded;
       at::Tensor mean_encoding = model->encode(torch::sigmoid(x.frame_logits));
-      if (fb == "mean") {
+      if (fb == RolloutFeedback::kMean) {
         EXPECT_TRUE(torch::equal(x.state.encoded, y.state.encoded));
         EXPECT_TRUE(torch::allclose(ex, mean_encoding));
       } else {
         EXPECT_FALSE(torch::equal(x.state.encoded, y.state.encoded));
       }
-      if (cls == "ar") {  // the window shifts: the oldest encoding drops out
+      if (cls == ModelClass::kAr) {  // the window shifts: the oldest encoding drops out
         const int64_t e = model->state_channels();
         EXPECT_TRUE(torch::equal(x.state.encoded.narrow(1, e, 2 * e), st.encoded.narrow(1, 0, 2 * e)));
       }
@@ -456,7 +455,7 @@ TEST(SsmEnvModelTest, ArAndRarFeedBackTheirOwnPredictions) {
 }
 
 TEST(SsmEnvModelTest, EvaluatorReportsNatsBitsAndRewardAccuracy) {
-  for (const std::string cls : {"dssm_det", "sssm"}) {
+  for (ModelClass cls : {ModelClass::kDssmDet, ModelClass::kSssm}) {
     torch::manual_seed(12);
     EnvModelOptions o = tiny_options(cls);
     EnvModel model(o);
@@ -466,7 +465,7 @@ TEST(SsmEnvModelTest, EvaluatorReportsNatsBitsAndRewardAccuracy) {
     ev.add(b2);
     EvalReport r = ev.report();
     EXPECT_EQ(r.sequences, 5);
-    EXPECT_EQ(r.upper_bound, cls == "sssm");
+    EXPECT_EQ(r.upper_bound, cls == ModelClass::kSssm);
     ASSERT_EQ(r.nll_nats_per_step.size(), 3u);
     double mean = 0;
     for (size_t t = 0; t < 3; ++t) {
@@ -475,7 +474,7 @@ TEST(SsmEnvModelTest, EvaluatorReportsNatsBitsAndRewardAccuracy) {
     }
     EXPECT_NEAR(r.nll_nats, mean, 1e-9);
     EXPECT_GT(r.bits_per_dim, 0.5);  // an untrained model on random frames is near 1 bit
-    if (cls == "dssm_det") {  // deterministic: the sequence-weighted mean of the batch losses
+    if (cls == ModelClass::kDssmDet) {  // deterministic: the sequence-weighted mean of the batch losses
       torch::NoGradGuard no_grad;
       const double l1 = model->loss(b1).reconstruction.item<double>();
       const double l2 = model->loss(b2).reconstruction.item<double>();
@@ -520,7 +519,7 @@ TEST(SsmEnvModelLearning, EveryClassFitsTheMovingBlock) {
   const double kThreshold = 60.0;
   const int64_t kSteps = 200;
   const double kLr = 3e-3;  // the test's own optimiser; options.lr is the trainer's
-  for (const std::string cls : {"ar", "rar", "dssm_det", "dssm_vae", "sssm"}) {
+  for (ModelClass cls : {ModelClass::kAr, ModelClass::kRar, ModelClass::kDssmDet, ModelClass::kDssmVae, ModelClass::kSssm}) {
     torch::manual_seed(13);
     at::Generator gen = at::detail::createCPUGenerator(14);
     EnvModelOptions o = tiny_options(cls);
@@ -540,7 +539,7 @@ TEST(SsmEnvModelLearning, EveryClassFitsTheMovingBlock) {
       opt.step();
       if (step >= kSteps - 20) recent += (l.reconstruction + l.kl).item<double>() / 20;
     }
-    EXPECT_LT(recent, kThreshold) << cls;
+    EXPECT_LT(recent, kThreshold) << config::enum_name(cls);
   }
 }
 

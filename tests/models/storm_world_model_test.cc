@@ -173,8 +173,8 @@ TEST(StormWorldModelTest, BernoulliReconstructionIsTheCellsCrossEntropy) {
   auto reward = torch::zeros({b, t});
   auto term = torch::zeros({b, t}, torch::kBool);
   auto first = torch::zeros({b, t}, torch::kBool);
-  for (const char* kind : {"squared_error", "bernoulli"}) {
-    SCOPED_TRACE(kind);
+  for (Reconstruction kind : {Reconstruction::kSquaredError, Reconstruction::kBernoulli}) {
+    SCOPED_TRACE(config::enum_name(kind));
     torch::manual_seed(0);
     WorldModelOptions o = tiny_options();
     o.reconstruction = kind;
@@ -188,7 +188,7 @@ TEST(StormWorldModelTest, BernoulliReconstructionIsTheCellsCrossEntropy) {
     const at::Tensor target = obs.to(torch::kFloat);
     const double squared = (p - target).pow(2).sum({2, 3, 4}).mean().item<double>();
     EXPECT_NEAR(l.reconstruction_error.item<double>(), squared, 1e-4 * squared);
-    if (o.reconstruction == "bernoulli") {
+    if (o.reconstruction == Reconstruction::kBernoulli) {
       EXPECT_GE(p.min().item<double>(), 0.0);
       EXPECT_LE(p.max().item<double>(), 1.0);
       const at::Tensor q = p.clamp(1e-7, 1 - 1e-7);
@@ -207,9 +207,8 @@ TEST(StormWorldModelTest, BernoulliReconstructionIsTheCellsCrossEntropy) {
       EXPECT_FALSE(l.lit_cell_probability.defined());
     }
   }
-  WorldModelOptions o = tiny_options();
-  o.reconstruction = "poisson";
-  EXPECT_THROW(o.validate(), UserError);
+  EXPECT_THROW(config::read<WorldModelOptions>(config::Document::parse_string("reconstruction = \"poisson\"", "t")),
+               UserError);
 }
 
 // event_weight trains the heads with rare events weighted; the heads' outputs are the same
@@ -414,7 +413,7 @@ DotBatch make_dot_batch(int64_t b, int64_t t, at::Generator& gen) {
 
 // The moving square's frames are binary, so both likelihoods apply; each must learn the picture
 // (judged by the squared error of what decode() draws) and the reward.
-void learn_moving_square(const std::string& reconstruction) {
+void learn_moving_square(Reconstruction reconstruction) {
   torch::manual_seed(0);
   auto gen = at::detail::createCPUGenerator(123);
   WorldModelOptions o;
@@ -465,11 +464,11 @@ void learn_moving_square(const std::string& reconstruction) {
   EXPECT_LT(rew_err, 0.3);
   std::printf("moving square, %s, after %d steps: reconstruction error %.3f (mean image %.3f), reward CE %.3f "
               "(floor %.3f), |r err| %.3f\n",
-              reconstruction.c_str(), kSteps, rec, mean_image, rew, floor, rew_err);
+              config::enum_name(reconstruction).c_str(), kSteps, rec, mean_image, rew, floor, rew_err);
 }
 
-TEST(StormWorldModelLearning, MovingSquareReconstructionAndReward) { learn_moving_square("squared_error"); }
-TEST(StormWorldModelLearning, MovingSquareUnderABernoulliLikelihood) { learn_moving_square("bernoulli"); }
+TEST(StormWorldModelLearning, MovingSquareReconstructionAndReward) { learn_moving_square(Reconstruction::kSquaredError); }
+TEST(StormWorldModelLearning, MovingSquareUnderABernoulliLikelihood) { learn_moving_square(Reconstruction::kBernoulli); }
 
 }  // namespace
 }  // namespace imagine::models::storm

@@ -30,7 +30,7 @@ struct Case {
   int64_t sampled_features = 0;
 };
 
-std::unique_ptr<WorldModel> ssm_model(const std::string& model_class, int64_t jump, bool continue_head = false) {
+std::unique_ptr<WorldModel> ssm_model(ssm::ModelClass model_class, int64_t jump, bool continue_head = false) {
   ssm::EnvModelOptions o;
   o.model_class = model_class;
   o.jump = jump;
@@ -47,10 +47,11 @@ std::unique_ptr<WorldModel> ssm_model(const std::string& model_class, int64_t ju
 
 std::vector<Case> cases() {
   std::vector<Case> out;
-  for (const char* c : {"ar", "rar", "dssm_det", "dssm_vae", "sssm"})
-    out.push_back({c, [c] { return ssm_model(c, 1); }, true});
-  out.push_back({"sssm_jump2", [] { return ssm_model("sssm", 2); }, true});
-  out.push_back({"dssm_det_continue_head", [] { return ssm_model("dssm_det", 1, true); }, true});
+  using ssm::ModelClass;
+  for (ModelClass c : {ModelClass::kAr, ModelClass::kRar, ModelClass::kDssmDet, ModelClass::kDssmVae, ModelClass::kSssm})
+    out.push_back({config::enum_name(c), [c] { return ssm_model(c, 1); }, true});
+  out.push_back({"sssm_jump2", [] { return ssm_model(ModelClass::kSssm, 2); }, true});
+  out.push_back({"dssm_det_continue_head", [] { return ssm_model(ModelClass::kDssmDet, 1, true); }, true});
   {
     storm::WorldModelOptions o;
     o.obs_channels = kChannels;

@@ -187,7 +187,7 @@ TEST(SsmBlocksTest, BitRewardEncodingRoundTrips) {
 }
 
 TEST(SsmBlocksTest, RewardCodecBitsAndTwoHot) {
-  RewardCodec bits("bits", 4, TwoHotOptions{});
+  const RewardCodec bits = RewardCodec::bits(4);
   EXPECT_EQ(bits.num_outputs(), 5);
   EXPECT_TRUE(bits.is_bits());
   at::Tensor r = torch::tensor({1.f, -3.f, 0.f});
@@ -195,7 +195,7 @@ TEST(SsmBlocksTest, RewardCodecBitsAndTwoHot) {
   EXPECT_TRUE(bits.correct(logits, r).all().item<bool>());
   EXPECT_FALSE(bits.correct(logits, r + 1).any().item<bool>());
 
-  RewardCodec two_hot("twohot", 4, TwoHotOptions{41, -5.0, 5.0});
+  const RewardCodec two_hot = RewardCodec::two_hot(TwoHotOptions{41, -5.0, 5.0});
   EXPECT_EQ(two_hot.num_outputs(), 41);
   TwoHot th(TwoHotOptions{41, -5.0, 5.0});
   at::Tensor target = torch::tensor({1.f, -3.f, 0.f});
@@ -203,7 +203,7 @@ TEST(SsmBlocksTest, RewardCodecBitsAndTwoHot) {
   EXPECT_TRUE(torch::allclose(two_hot.predict(th_logits), target, 1e-3, 1e-3));
   EXPECT_TRUE(two_hot.correct(th_logits, target).all().item<bool>());
   EXPECT_TRUE(torch::allclose(two_hot.loss(th_logits, target), th.loss(th_logits, target)));
-  EXPECT_THROW(RewardCodec("gauss", 4, TwoHotOptions{}), UserError);
+  EXPECT_FALSE(two_hot.is_bits());
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ Trace run_random(const envs::EnvOptions& options, uint64_t seed, int64_t steps, 
 }  // namespace
 
 void check_env_conformance(const envs::EnvOptions& options, const ConformanceOptions& checks) {
-  SCOPED_TRACE("env " + options.id + " obs=" + options.obs);
+  SCOPED_TRACE("env " + options.id + " obs=" + config::enum_name(options.obs));
   envs::EnvPtr env = envs::default_registry().make(options);
   const envs::EnvSpec& spec = env->spec();
 
@@ -56,7 +56,7 @@ void check_env_conformance(const envs::EnvOptions& options, const ConformanceOpt
   EXPECT_GE(spec.frame_skip, 1);
   EXPECT_GT(spec.max_episode_steps, 0);
   EXPECT_TRUE(spec.obs_scale == 1.0f || std::abs(spec.obs_scale - 1.0f / 255.0f) < 1e-9f);
-  if (options.obs == "rgb") {
+  if (options.obs == envs::Observation::kRgb) {
     EXPECT_EQ(spec.channels, 3);
     EXPECT_EQ(spec.height, options.image_size);
     EXPECT_EQ(spec.width, options.image_size);

@@ -51,14 +51,14 @@ class EnvModelJobTest : public ::testing::Test {
 
   static Config tiny_config() {
     Config c;
-    c.kind = "env_model";
+    c.kind = Kind::kEnvModel;
     c.seed = 5;
     c.steps = 6;
     c.env.id = "minatar/breakout";
-    c.env.obs = "rgb";
+    c.env.obs = envs::Observation::kRgb;
     c.env.image_size = 16;
     c.env_model.dataset = dir_ + "/data.replay";
-    c.env_model.model_class = "sssm";
+    c.env_model.model_class = models::ssm::ModelClass::kSssm;
     c.env_model.context = 2;
     c.env_model.horizon = 2;
     c.env_model.batch_size = 3;
@@ -85,24 +85,25 @@ class EnvModelJobTest : public ::testing::Test {
 std::string EnvModelJobTest::dir_;
 
 TEST_F(EnvModelJobTest, ResumedRunEqualsUninterruptedRun) {
-  for (const char* cls : {"sssm", "rar"}) {
+  for (models::ssm::ModelClass cls : {models::ssm::ModelClass::kSssm, models::ssm::ModelClass::kRar}) {
     Config c = tiny_config();
     c.env_model.model_class = cls;
-    c.env_model.jump = std::string(cls) == "sssm" ? 2 : 1;
+    c.env_model.jump = cls == models::ssm::ModelClass::kSssm ? 2 : 1;
+    const std::string name = config::enum_name(cls);
     std::vector<std::map<std::string, double>> whole, split;
     auto a = make(c);
     for (int i = 0; i < 6; ++i) {
       a->advance();
       if (a->step() % 2 == 0) whole.push_back(a->take_metrics());
     }
-    const std::string a_path = checkpoint(*a, std::string("whole_") + cls);
+    const std::string a_path = checkpoint(*a, "whole_" + name);
 
     auto b = make(c);
     for (int i = 0; i < 3; ++i) {
       b->advance();
       if (b->step() % 2 == 0) split.push_back(b->take_metrics());
     }
-    const std::string b_mid = checkpoint(*b, std::string("split_") + cls);
+    const std::string b_mid = checkpoint(*b, "split_" + name);
     b.reset();
     torch::manual_seed(99);  // other initial weights and generator state: the checkpoint must decide
     auto resumed = make_job(c);
@@ -111,21 +112,21 @@ TEST_F(EnvModelJobTest, ResumedRunEqualsUninterruptedRun) {
       resumed->advance();
       if (resumed->step() % 2 == 0) split.push_back(resumed->take_metrics());
     }
-    const std::string b_path = checkpoint(*resumed, std::string("split_") + cls);
+    const std::string b_path = checkpoint(*resumed, "split_" + name);
 
     ASSERT_EQ(whole.size(), 3u);
     ASSERT_EQ(split.size(), 3u);
     for (size_t i = 0; i < whole.size(); ++i) {
-      EXPECT_EQ(whole[i], split[i]) << cls << " metrics line " << i;
-      EXPECT_TRUE(whole[i].count("heldout/nll_nats")) << cls;
-      EXPECT_TRUE(whole[i].count("loss/kl")) << cls;
+      EXPECT_EQ(whole[i], split[i]) << name << " metrics line " << i;
+      EXPECT_TRUE(whole[i].count("heldout/nll_nats")) << name;
+      EXPECT_TRUE(whole[i].count("loss/kl")) << name;
     }
     const auto dataset = load_env_model_dataset(c.env_model.dataset, "dataset");
     auto ma = load_env_model(c, dataset, a_path);
     auto mb = load_env_model(c, dataset, b_path);
     const auto pa = ma->parameters(), pb = mb->parameters();
     ASSERT_EQ(pa.size(), pb.size());
-    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << cls << " parameter " << i;
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << name << " parameter " << i;
   }
 }
 
@@ -167,7 +168,7 @@ TEST_F(EnvModelJobTest, MissingOrNonRgbDatasetIsAUserErrorSayingWhatToDo) {
   EXPECT_THROW(make_job(c), UserError);
 
   envs::EnvOptions symbolic = c.env;
-  symbolic.obs = "symbolic";
+  symbolic.obs = envs::Observation::kSymbolic;
   write_dataset(dir_ + "/symbolic.replay", symbolic, 1, 20, 1);
   c.env_model.dataset = dir_ + "/symbolic.replay";
   try {
@@ -187,7 +188,7 @@ TEST_F(EnvModelJobTest, MissingOrNonRgbDatasetIsAUserErrorSayingWhatToDo) {
 // checks. Random Breakout episodes last tens of steps, so 18 windows of 4 rows cross some.
 TEST_F(EnvModelJobTest, WindowsPastAnEpisodesEndAreAnOption) {
   Config c = tiny_config();
-  c.env_model.model_class = "dssm_det";
+  c.env_model.model_class = models::ssm::ModelClass::kDssmDet;
   c.env_model.past_episode_end = true;
   const envs::EnvSpec spec = envs::VectorEnv(c.env, 1, 1).spec();
   validate_env_model(c, spec);

@@ -72,12 +72,12 @@ double corridor_return(Act&& act) {
 TEST(ImaginationLearning, ActorCriticLearnsInAStateSpaceModelsImagination) {
   torch::manual_seed(0);  // seeds 0-7 by hand: 7 of 8 pass (seed 5 reaches 0.5)
   Config config;
-  config.storm.world_model_class = "dssm_det";
+  config.storm.world_model_class = LoopModelClass::kDssmDet;
   config.env_model.context = 2;
   config.env_model.horizon = 4;
   config.env_model.batch_size = 16;
   config.env_model.width_scale = 0.25;
-  config.env_model.reward_head = "twohot";
+  config.env_model.reward_head = models::ssm::RewardHead::kTwoHot;
   config.env_model.lr = 2e-3;
   const envs::EnvSpec spec = corridor_spec();
   auto world_model = make_loop_world_model(config, spec, c10::kCPU, false);

@@ -419,8 +419,8 @@ TEST(StormJobTest, HundredKPresetIsTheCpuPresetPlusWhatTheHardGamesNeed) {
   EXPECT_EQ(preset.steps, 100000);
   EXPECT_EQ(preset.storm.train_every, 16);
   EXPECT_EQ(preset.storm.event_share, 0.25);
-  EXPECT_EQ(preset.storm.exploration, "ez_greedy");
-  EXPECT_EQ(preset.world_model.reconstruction, "bernoulli");
+  EXPECT_EQ(preset.storm.exploration, Exploration::kEzGreedy);
+  EXPECT_EQ(preset.world_model.reconstruction, models::storm::Reconstruction::kBernoulli);
   EXPECT_TRUE(preset.env.minimal_actions);
   Config defaults;
   for (auto field : {&Config::steps, &Config::threads, &Config::checkpoint_every, &Config::log_every,
@@ -438,6 +438,15 @@ TEST(StormJobTest, HundredKPresetIsTheCpuPresetPlusWhatTheHardGamesNeed) {
   storm.media_every = defaults.storm.media_every;
   preset.world_model.reconstruction = defaults.world_model.reconstruction;
   EXPECT_EQ(config::to_toml(preset), config::to_toml(defaults));
+}
+
+TEST(JobKindTest, EveryKindIsRegisteredOnce) {
+  for (const std::string& name : config::enum_choices<Kind>()) {
+    const Kind kind = *config::enum_from_name<Kind>(name);
+    EXPECT_EQ(job_kind(kind).kind, kind) << name;
+    EXPECT_TRUE(job_kind(kind).make) << name;
+  }
+  EXPECT_FALSE(job_kind(Kind::kEnvModel).plays_episodes);
 }
 
 TEST(StormJobTest, RejectsInconsistentSettings) {

@@ -81,7 +81,7 @@ std::vector<BenchRow> bench_builtin(const std::string& id, const EnvBenchOptions
   envs::EnvOptions symbolic;
   symbolic.id = id;
   envs::EnvOptions rgb = symbolic;
-  rgb.obs = "rgb";
+  rgb.obs = envs::Observation::kRgb;
   rgb.image_size = 64;
   std::vector<BenchRow> rows;
   const auto add = [&](const char* obs, const char* mode, int64_t envs, int64_t threads, Rate rate) {

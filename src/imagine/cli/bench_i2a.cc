@@ -27,8 +27,8 @@ struct BenchI2AArgs {
 void bench_i2a(const Globals& g, const BenchI2AArgs& a) {
   if (a.repeats < 1) throw UserError("--repeats must be at least 1");
   train::Config config = load_config(a.config.files, a.config.sets);
-  if (config.kind != "i2a" && config.kind != "a2c")
-    throw UserError("bench i2a needs a kind = \"i2a\" or \"a2c\" config, got '" + config.kind + "'");
+  if (config.kind != train::Kind::kI2A && config.kind != train::Kind::kA2C)
+    throw UserError("bench i2a needs a kind = \"i2a\" or \"a2c\" config, got '" + config::enum_name(config.kind) + "'");
   apply_runtime(config);
   train::validate(config);
   const auto& o = config.a2c;
@@ -75,7 +75,7 @@ void bench_i2a(const Globals& g, const BenchI2AArgs& a) {
   table.rows.push_back({"environment step (all)", "", "", ms(step_cpu), ms(step_wall)});
   spdlog::info("bench i2a: kind {}, {} intra-op threads, device {}, {} repeats; {:.0f} environment steps/s "
                "(wall clock)",
-               config.kind, at::get_num_threads(), config.device, a.repeats, 1.0 / step_wall);
+               config::enum_name(config.kind), at::get_num_threads(), config.device, a.repeats, 1.0 / step_wall);
   table.print(g);
 }
 }  // namespace

@@ -77,12 +77,17 @@ void bench_models(const Globals& g, const BenchModelsArgs& a) {
   at::set_num_threads(threads);
   torch::manual_seed(0);
   struct Variant {
-    std::string model_class;
+    models::ssm::ModelClass model_class;
     int64_t jump;
   };
-  std::vector<Variant> variants{{"rar", 1}, {"ar", 1}, {"dssm_det", 1}, {"dssm_vae", 1}, {"sssm", 1}};
+  using models::ssm::ModelClass;
+  std::vector<Variant> variants{{ModelClass::kRar, 1},
+                                {ModelClass::kAr, 1},
+                                {ModelClass::kDssmDet, 1},
+                                {ModelClass::kDssmVae, 1},
+                                {ModelClass::kSssm, 1}};
   if (a.jump > 1)
-    for (const char* c : {"dssm_det", "dssm_vae", "sssm"}) variants.push_back({c, a.jump});
+    for (ModelClass c : {ModelClass::kDssmDet, ModelClass::kDssmVae, ModelClass::kSssm}) variants.push_back({c, a.jump});
   Table t{{"model", "jump", "batch", "env steps/s", "model calls/s", "vs rar"}, {}};
   std::map<int64_t, double> rar_rate;
   for (const auto& v : variants) {
@@ -94,8 +99,8 @@ void bench_models(const Globals& g, const BenchModelsArgs& a) {
     model->eval();
     for (int64_t b : batches) {
       const double rate = measure(model, b, a.horizon, a.min_time);
-      if (v.model_class == "rar") rar_rate[b] = rate;
-      const std::string name = v.model_class + (v.jump > 1 ? " jump " + std::to_string(v.jump) : "");
+      if (v.model_class == ModelClass::kRar) rar_rate[b] = rate;
+      const std::string name = o.label();
       spdlog::info("{} batch {}: {:.0f} env steps/s", name, b, rate);
       t.rows.push_back({name, v.jump, b, rate, rate / static_cast<double>(v.jump), rate / rar_rate[b]});
     }

@@ -34,14 +34,15 @@ struct BenchStormArgs {
 void bench_storm(const Globals& g, const BenchStormArgs& a) {
   if (a.repeats < 1) throw UserError("--repeats must be at least 1");
   train::Config config = load_config(a.config.files, a.config.sets);
-  if (config.kind != "storm") throw UserError("bench storm needs a kind = \"storm\" config, got '" + config.kind + "'");
+  if (config.kind != train::Kind::kStorm)
+    throw UserError("bench storm needs a kind = \"storm\" config, got '" + config::enum_name(config.kind) + "'");
   apply_runtime(config);
   train::validate(config);
   const train::StormOptions loop = config.storm;
   envs::VectorEnv env(config.env, 1, 1);
   const envs::EnvSpec& spec = env.spec();
   torch::manual_seed(static_cast<uint64_t>(config.seed));
-  train::StormAgent agent(config, spec, parse_device(config.device), config.precision == "bf16");
+  train::StormAgent agent(config, spec, parse_device(config.device), config.precision == train::Precision::kBf16);
   Rng rng(static_cast<uint64_t>(config.seed));
 
   // The replay buffer of the random warm-up, as the job fills it.
@@ -101,7 +102,7 @@ void bench_storm(const Globals& g, const BenchStormArgs& a) {
   auto row = [&](const std::string& part, const std::string& shape, const Timing& timing, int64_t count) {
     t.rows.push_back({part, shape, ms(timing.wall), ms(timing.cpu), ms(share(timing.wall, count))});
   };
-  const bool storm = loop.world_model_class == "storm";
+  const bool storm = loop.world_model_class == train::LoopModelClass::kStorm;
   row("world-model update",
       storm ? fmt::format("{} x {}", loop.batch_size, loop.batch_length)
             : fmt::format("{} x {}", config.env_model.batch_size, config.env_model.context + config.env_model.horizon),

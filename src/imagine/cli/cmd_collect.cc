@@ -73,8 +73,9 @@ int collect(const CollectArgs& a) {
     const RunDir dir = RunDir::open(a.policy);
     train::Config run_config = load_config({dir.config_path()}, {});
     if (run_config.env.id != config.env.id || run_config.env.obs != config.env.obs)
-      throw UserError("run '" + a.policy + "' was trained on " + run_config.env.id + " (" + run_config.env.obs +
-                      "), not " + config.env.id + " (" + config.env.obs + ")");
+      throw UserError("run '" + a.policy + "' was trained on " + run_config.env.id + " (" +
+                      config::enum_name(run_config.env.obs) + "), not " + config.env.id + " (" +
+                      config::enum_name(config.env.obs) + ")");
     apply_runtime(run_config);
     job = train::make_job(run_config);
     const auto path = find_checkpoint(dir.checkpoints_dir());

@@ -135,7 +135,7 @@ void run_stats(const Globals& g, const StatsArgs& args) {
   const double n = static_cast<double>(steps);
   // Atari observations are always pictures, whatever env.obs says (specs/environments.md).
   const bool atari = config.env.id.rfind("atari/", 0) == 0;
-  const std::string obs_kind = atari ? (config.env.grayscale ? "grayscale" : "rgb") : config.env.obs;
+  const std::string obs_kind = atari ? (config.env.grayscale ? "grayscale" : "rgb") : config::enum_name(config.env.obs);
   t.rows.push_back({config.env.id, obs_kind, args.policy, config.seed, args.episodes, r.mean, r.std, r.min,
                     r.max, l.mean, l.std, blank_error / n, steps, std::llround(n / seconds)});
   t.print(g);
@@ -170,7 +170,7 @@ void run_record(const Globals& g, const RecordArgs& args) {
   if (ext != ".gif" && ext != ".png")
     throw UserError("--out '" + args.out + "' must end in .gif (animation) or .png (strip of frames)");
   train::Config config = args.load();
-  config.env.obs = "rgb";  // pictures of every game; symbolic planes are not viewable
+  config.env.obs = envs::Observation::kRgb;  // pictures of every game; symbolic planes are not viewable
   const auto env = envs::default_registry().make(config.env);
   const auto& spec = env->spec();
   // Up to two frames a step are kept, then drawn scaled (a strip holds them all at once).

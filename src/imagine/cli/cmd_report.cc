@@ -115,7 +115,8 @@ RunResult read_run(const std::string& path, const EvaluationChoice& choice) {
     std::tie(step, returns) = read_evaluation_json(path, dir);
   } else {
     if (!train::job_kind(config.kind).plays_episodes)
-      throw UserError("run '" + path + "' is of kind " + config.kind + ", which plays no episodes: nothing to report");
+      throw UserError("run '" + path + "' is of kind " + config::enum_name(config.kind) +
+                      ", which plays no episodes: nothing to report");
     apply_runtime(config);
     auto evaluation = evaluate_checkpoint(path, config, checkpoint_step(choice.checkpoint), choice.episodes, choice.seed);
     step = evaluation.step;
@@ -124,7 +125,7 @@ RunResult read_run(const std::string& path, const EvaluationChoice& choice) {
   RunResult out;
   out.path = path;
   out.env_id = config.env.id;
-  out.kind = config.kind;
+  out.kind = config::enum_name(config.kind);
   out.seed = static_cast<int64_t>(config.seed);
   out.step = step;
   out.episodes = static_cast<int64_t>(returns.size());

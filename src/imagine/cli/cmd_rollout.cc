@@ -58,8 +58,9 @@ void rollout(const Globals& g, const RolloutArgs& a) {
     throw UserError("--strip '" + a.strip + "' must end in .png");
   const RunDir dir = RunDir::open(a.run);
   const train::Config config = load_config({dir.config_path()}, {});
-  if (config.kind != "env_model")
-    throw UserError("run '" + a.run + "' is kind '" + config.kind + "'; `imagine rollout` needs an env_model run");
+  if (config.kind != train::Kind::kEnvModel)
+    throw UserError("run '" + a.run + "' is kind '" + config::enum_name(config.kind) +
+                    "'; `imagine rollout` needs an env_model run");
   apply_runtime(config);
   const auto path = find_checkpoint(dir.checkpoints_dir(), a.checkpoint >= 0 ? std::optional<int64_t>(a.checkpoint) : std::nullopt);
   if (!path) throw UserError("run '" + a.run + "' has no checkpoint");
@@ -67,7 +68,7 @@ void rollout(const Globals& g, const RolloutArgs& a) {
   int64_t step = 0;
   auto model = train::load_env_model(config, dataset, *path, &step);
   const auto& o = model->options();
-  const int64_t k = model->has_latent() || (!model->is_ssm() && o.rollout_feedback == "sample") ? a.samples : 1;
+  const int64_t k = model->has_latent() || (!model->is_ssm() && o.rollout_feedback == models::ssm::RolloutFeedback::kSample) ? a.samples : 1;
 
   Rng rng(static_cast<uint64_t>(a.seed));
   const auto window = dataset.sample(1, (o.context + a.horizon) * o.jump, rng, true);
@@ -108,7 +109,7 @@ void rollout(const Globals& g, const RolloutArgs& a) {
   if (ext == ".gif") {
     write_gif(a.out, gif, 40, a.scale);
     spdlog::info("wrote {}: {} update {}, {} context + {} predicted frames; panels: real, then {} prediction(s)", a.out,
-                 o.model_class, step, o.context, a.horizon, k);
+                 o.label(), step, o.context, a.horizon, k);
   } else {
     write_strip(a.out);
   }

@@ -52,7 +52,7 @@ void train(Globals& g, const TrainArgs& args) {
   if (resuming) train::check_resume_changes(load_config({dir->config_path()}, {}), config);
   apply_runtime(config);
   if (config.name.empty()) {
-    config.name = config.kind + "-" + config.env.id;
+    config.name = config::enum_name(config.kind) + "-" + config.env.id;
     for (char& c : config.name)
       if (c == '/') c = '-';
   }

@@ -28,8 +28,8 @@ void eval_env_model_run(const Globals& g, const std::string& run, const train::C
   int64_t step = 0;
   auto model = train::load_env_model(config, heldout, *path, &step);
   const auto& o = model->options();
-  spdlog::info("evaluating {} ({}{}) at update {} on {} held-out sequences of {}", *path, o.model_class,
-               o.jump > 1 ? " jump " + std::to_string(o.jump) : "", step, sequences, held);
+  spdlog::info("evaluating {} ({}) at update {} on {} held-out sequences of {}", *path, o.label(), step,
+               sequences, held);
   std::vector<models::ssm::SequenceBatch> batches;
   try {
     batches = train::sample_sequences(heldout, o, sequences, kEvalBatch, seed);
@@ -39,7 +39,7 @@ void eval_env_model_run(const Globals& g, const std::string& run, const train::C
   const auto r = train::evaluate_env_model(model, batches, seed + 1);
 
   const std::string measure = r.upper_bound ? "negative ELBO (upper bound)" : "NLL";
-  const std::string name = o.model_class + (o.jump > 1 ? " jump " + std::to_string(o.jump) : "");
+  const std::string name = o.label();
   Table t{{"model", "update", "measure", "predicted step", "env steps ahead", "nats/frame", "bits/dim",
            "reward accuracy"},
           {}};

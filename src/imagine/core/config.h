@@ -8,16 +8,51 @@
 //
 // and that one list drives TOML parsing (with `--set a.b=value` overrides), the resolved
 // config.toml of a run, `imagine config defaults` and docs/configuration.md.
-// Supported field types: bool, int, int64_t, float, double, std::string, std::vector<int64_t>.
+// Supported field types: bool, int, int64_t, float, double, std::string, std::vector<int64_t>,
+// and enums with a names table (below): a fixed set of choices is parsed once, at config time.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace imagine::config {
+
+// An option with a fixed set of values is an enum class whose names table is found by
+// argument-dependent lookup, next to the enum:
+//
+//   enum class Obs { kSymbolic, kRgb };
+//   constexpr config::EnumNames<Obs, 2> enum_names(Obs) { return {{{Obs::kSymbolic, "symbolic"}, {Obs::kRgb, "rgb"}}}; }
+//
+// TOML, `--set`, error messages and the docs use the names; the code uses the enum.
+template <class E, std::size_t N>
+using EnumNames = std::array<std::pair<E, std::string_view>, N>;
+
+template <class E>
+std::string enum_name(E value) {
+  for (const auto& [e, name] : enum_names(E{}))
+    if (e == value) return std::string(name);
+  return "<invalid " + std::to_string(static_cast<long long>(value)) + ">";
+}
+
+template <class E>
+std::optional<E> enum_from_name(std::string_view name) {
+  for (const auto& [e, n] : enum_names(E{}))
+    if (n == name) return e;
+  return std::nullopt;
+}
+
+template <class E>
+std::vector<std::string> enum_choices() {
+  std::vector<std::string> out;
+  for (const auto& [e, name] : enum_names(E{})) out.emplace_back(name);
+  return out;
+}
 
 struct Range {
   double lo;
@@ -29,6 +64,14 @@ struct FieldInfo {
   std::optional<Range> range = std::nullopt;
   std::vector<std::string> choices = {};
 };
+
+// `info` with the enum's names as its choices.
+template <class E>
+FieldInfo with_choices(const FieldInfo& info) {
+  FieldInfo out = info;
+  out.choices = enum_choices<E>();
+  return out;
+}
 
 class Document;
 
@@ -42,7 +85,13 @@ class TomlReader {
 
   template <class T>
   void field(std::string_view key, T& value, const FieldInfo& info) {
-    read(key, value, info);
+    if constexpr (std::is_enum_v<T>) {
+      std::string name = enum_name(value);
+      read(key, name, with_choices<T>(info));
+      value = *enum_from_name<T>(name);  // read() accepts only the choices
+    } else {
+      read(key, value, info);
+    }
   }
   template <class S>
   void section(std::string_view key, S& sub, std::string_view /*doc*/) {
@@ -78,7 +127,10 @@ class TomlWriter {
 
   template <class T>
   void field(std::string_view key, const T& value, const FieldInfo& info) {
-    write(key, format_value(value), info);
+    if constexpr (std::is_enum_v<T>)
+      write(key, format_value(enum_name(value)), with_choices<T>(info));
+    else
+      write(key, format_value(value), info);
   }
   template <class S>
   void section(std::string_view key, S& sub, std::string_view doc) {
@@ -112,7 +164,10 @@ class FlatWriter {
       : out_(out), prefix_(std::move(prefix)) {}
   template <class T>
   void field(std::string_view key, const T& value, const FieldInfo&) {
-    out_[prefix_ + std::string(key)] = TomlWriter::format_value(value);
+    if constexpr (std::is_enum_v<T>)
+      out_[prefix_ + std::string(key)] = TomlWriter::format_value(enum_name(value));
+    else
+      out_[prefix_ + std::string(key)] = TomlWriter::format_value(value);
   }
   template <class S>
   void section(std::string_view key, S& sub, std::string_view) {
@@ -142,7 +197,10 @@ class MarkdownWriter {
   }
   template <class T>
   void field(std::string_view key, const T& value, const FieldInfo& info) {
-    row(key, type_name(value), TomlWriter::format_value(value), info);
+    if constexpr (std::is_enum_v<T>)
+      row(key, "string", TomlWriter::format_value(enum_name(value)), with_choices<T>(info));
+    else
+      row(key, type_name(value), TomlWriter::format_value(value), info);
   }
   template <class S>
   void section(std::string_view key, S& sub, std::string_view doc) {

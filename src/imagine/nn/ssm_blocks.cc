@@ -144,11 +144,8 @@ at::Tensor BitReward::loss(const at::Tensor& logits, const at::Tensor& reward) c
   return torch::binary_cross_entropy_with_logits(logits, target, {}, {}, at::Reduction::None).sum(-1);
 }
 
-RewardCodec::RewardCodec(const std::string& kind, int64_t bits, const TwoHotOptions& two_hot)
-    : bits_mode_(kind == "bits"), bits_(bits), two_hot_(two_hot) {
-  if (kind != "bits" && kind != "twohot")
-    throw UserError("reward_head must be \"bits\" or \"twohot\", got \"" + kind + "\"");
-}
+RewardCodec::RewardCodec(bool bits_head, int64_t bits, const TwoHotOptions& two_hot)
+    : bits_mode_(bits_head), bits_(bits), two_hot_(two_hot) {}
 
 int64_t RewardCodec::num_outputs() const { return bits_mode_ ? bits_.num_outputs() : two_hot_.num_bins(); }
 

@@ -118,10 +118,11 @@ class BitReward {
   int64_t bits_;
 };
 
-// Reward head codec: "bits" (BitReward) or "twohot" (symlog two-hot, as STORM).
+// Reward head codec: BitReward or symlog two-hot (as STORM).
 class RewardCodec {
  public:
-  RewardCodec(const std::string& kind, int64_t bits, const TwoHotOptions& two_hot);
+  static RewardCodec bits(int64_t bits) { return RewardCodec(true, bits, TwoHotOptions{}); }
+  static RewardCodec two_hot(const TwoHotOptions& options) { return RewardCodec(false, 1, options); }
   int64_t num_outputs() const;
   // logits: [..., num_outputs], reward: [...] -> [...] loss in nats.
   at::Tensor loss(const at::Tensor& logits, const at::Tensor& reward) const;
@@ -133,6 +134,7 @@ class RewardCodec {
   bool is_bits() const { return bits_mode_; }
 
  private:
+  RewardCodec(bool bits_head, int64_t bits, const TwoHotOptions& two_hot);
   bool bits_mode_;
   BitReward bits_;
   TwoHot two_hot_;

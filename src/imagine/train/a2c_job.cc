@@ -37,7 +37,7 @@ std::shared_ptr<models::WorldModel> i2a_world_model(const Config& config, const 
   check_world_model_fits(trained, spec, "i2a.world_model");
   if (data_steps) {
     // Learning curves count the steps that collected the model's training data.
-    if (trained.config.kind == "storm") {
+    if (trained.config.kind == Kind::kStorm) {
       *data_steps = trained.step;
     } else {
       try {
@@ -64,11 +64,11 @@ class A2CJob : public Job {
       : config_(config),
         env_(config.env, config.a2c.num_envs, config.a2c.env_threads),
         made_(make_a2c_family_agent(config, env_.spec())),
-        distills_(config.kind == "i2a" &&
-                  agents::parse_rollout_policy(config.i2a.rollout_policy) == agents::RolloutPolicyKind::kDistill),
+        distills_(config.kind == Kind::kI2A &&
+                  config.i2a.rollout_policy == agents::RolloutPolicyKind::kDistill),
         frames_(initial_frames(env_.reset(static_cast<uint64_t>(config.seed)).obs, made_.context)) {}
 
-  std::string kind() const override { return config_.kind; }
+  std::string kind() const override { return config::enum_name(config_.kind); }
   int64_t step() const override { return step_; }
 
   void advance() override {
@@ -151,8 +151,8 @@ class A2CJob : public Job {
 
   std::vector<std::pair<std::string, int64_t>> parameter_counts() override {
     std::vector<std::pair<std::string, int64_t>> out;
-    const int64_t total = nn::append_parameter_counts(made_.agent.net(), config_.kind, out);
-    if (config_.kind == "i2a") {
+    const int64_t total = nn::append_parameter_counts(made_.agent.net(), kind(), out);
+    if (config_.kind == Kind::kI2A) {
       // The model-free control's width whose parameter count first reaches the agent's.
       int64_t hidden = 1;
       auto control = [&](int64_t h) { return nn::parameter_count(agents::PolicyValueNetImpl(env_.spec(), h)); };
@@ -245,7 +245,7 @@ agents::A2CRollout collect_a2c_rollout(envs::VectorEnv& env, agents::A2CAgent& a
 
 A2CFamilyAgent make_a2c_family_agent(const Config& config, const envs::EnvSpec& spec) {
   const c10::Device device = parse_device(config.device);
-  if (config.kind != "i2a") return {agents::A2CAgent(spec, config.a2c, device), 1, 0};
+  if (config.kind != Kind::kI2A) return {agents::A2CAgent(spec, config.a2c, device), 1, 0};
   int64_t data_steps = 0;
   auto model = i2a_world_model(config, spec, &data_steps);
   model->to(device);
@@ -258,8 +258,6 @@ A2CFamilyAgent make_a2c_family_agent(const Config& config, const envs::EnvSpec& 
 std::unique_ptr<Job> make_a2c_job(const Config& config) { return std::make_unique<A2CJob>(config); }
 
 void validate_i2a(const Config& config, const envs::EnvSpec& spec) {
-  agents::parse_rollout_policy(config.i2a.rollout_policy);
-  agents::parse_rollout_encoder(config.i2a.encoder);
   i2a_world_model(config, spec);
 }
 

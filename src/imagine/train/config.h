@@ -16,13 +16,24 @@
 
 namespace imagine::train {
 
+// What a run trains; train/job.h holds what each kind is (its checks, its job, its policy).
+enum class Kind { kStorm, kA2C, kEnvModel, kI2A };
+constexpr config::EnumNames<Kind, 4> enum_names(Kind) {
+  return {{{Kind::kStorm, "storm"}, {Kind::kA2C, "a2c"}, {Kind::kEnvModel, "env_model"}, {Kind::kI2A, "i2a"}}};
+}
+
+enum class Precision { kFp32, kBf16 };
+constexpr config::EnumNames<Precision, 2> enum_names(Precision) {
+  return {{{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}}};
+}
+
 // Defaults: STORM on minatar/breakout with the CPU preset (configs/storm_minatar.toml).
 struct Config {
-  std::string kind = "storm";
+  Kind kind = Kind::kStorm;
   std::string name = "";
   int64_t seed = 1;
   std::string device = "cpu";
-  std::string precision = "fp32";
+  Precision precision = Precision::kFp32;
   int64_t threads = 0;
   int64_t steps = 15000;
   int64_t checkpoint_every = 2500;
@@ -41,14 +52,13 @@ struct Config {
 
   template <class V>
   void visit(V& v) {
-    v.field("kind", kind, {"what to train", {}, {"storm", "a2c", "env_model", "i2a"}});
+    v.field("kind", kind, {"what to train"});
     v.field("name", name, {"run name (default: <kind>-<env>); the run directory is runs/<name>-<time>"});
     v.field("seed", seed, {"seed of everything (environments, networks, sampling)", config::Range{0, 9.2e18}});
     v.field("device", device, {"'cpu', 'cuda' or 'cuda:N'"});
     v.field("precision", precision,
             {"bf16: mixed precision (bf16 autocast) in STORM's forward passes; weights, optimiser state and "
-             "losses stay fp32. Meant for GPUs: on the CPU it measured slower than fp32 (kind = \"storm\")",
-             {}, {"fp32", "bf16"}});
+             "losses stay fp32. Meant for GPUs: on the CPU it measured slower than fp32 (kind = \"storm\")"});
     v.field("threads", threads, {"LibTorch intra-op threads; 0 = one per core", config::Range{0, 1024}});
     v.field("steps", steps, {"environment steps (agent decisions) to train for; kind = \"env_model\": training updates", config::Range{1, 1e12}});
     v.field("checkpoint_every", checkpoint_every, {"environment steps between checkpoints", config::Range{1, 1e12}});

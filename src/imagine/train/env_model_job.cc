@@ -99,7 +99,7 @@ ssm::EnvModelOptions resolve_env_model_options(const Config& config, const data:
   if (env_shape != dataset.obs_shape())
     throw UserError(fmt::format("the dataset's frames are [{}] but env.id = {} with env.obs = {} gives [{}]; set [env] "
                                 "to the environment the dataset was collected from",
-                                fmt::join(dataset.obs_shape(), ", "), config.env.id, config.env.obs,
+                                fmt::join(dataset.obs_shape(), ", "), config.env.id, config::enum_name(config.env.obs),
                                 fmt::join(env_shape, ", ")));
   return resolve_env_model_options(config);
 }

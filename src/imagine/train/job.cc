@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <set>
+#include <stdexcept>
 
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
@@ -19,29 +20,23 @@ std::unique_ptr<Job> make_env_model_job(const Config& config);
 
 Policy Job::policy() { throw UserError("a '" + kind() + "' run has no acting policy"); }
 
-const std::vector<JobKind>& job_kinds() {
+const JobKind& job_kind(Kind kind) {
   static const std::vector<JobKind> kinds = {
-      {"storm", validate_storm, make_storm_job, true, load_loop_world_model},
-      {"a2c", {}, make_a2c_job, true, {}},
-      {"env_model", validate_env_model, make_env_model_job, false, env_model_world_model},
-      {"i2a", validate_i2a, make_a2c_job, true, {}},
+      {Kind::kStorm, validate_storm, make_storm_job, true, load_loop_world_model},
+      {Kind::kA2C, {}, make_a2c_job, true, {}},
+      {Kind::kEnvModel, validate_env_model, make_env_model_job, false, env_model_world_model},
+      {Kind::kI2A, validate_i2a, make_a2c_job, true, {}},
   };
-  return kinds;
-}
-
-const JobKind& job_kind(const std::string& name) {
-  std::string names;
-  for (const auto& kind : job_kinds()) {
-    if (kind.name == name) return kind;
-    names += (names.empty() ? "" : ", ") + kind.name;
-  }
-  throw UserError("kind '" + name + "' is not available; the kinds are " + names);
+  for (const auto& k : kinds)
+    if (k.kind == kind) return k;
+  throw std::logic_error("job kind " + config::enum_name(kind) + " is not registered");
 }
 
 envs::EnvSpec validate(const Config& config) {
   const JobKind& kind = job_kind(config.kind);
-  if (config.precision != "fp32" && kind.name != "storm")
-    throw UserError("precision = \"" + config.precision + "\" is implemented for kind = \"storm\" only; use \"fp32\"");
+  if (config.precision != Precision::kFp32 && kind.kind != Kind::kStorm)
+    throw UserError("precision = \"" + config::enum_name(config.precision) +
+                    "\" is implemented for kind = \"storm\" only; use \"fp32\"");
   parse_device(config.device);
   // Building the environment checks its id, its options and (for Atari) its ROM.
   const envs::EnvSpec spec = envs::default_registry().make(config.env)->spec();

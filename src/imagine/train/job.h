@@ -44,7 +44,7 @@ class Job {
 // A kind of job (config `kind`): how to check a config of it, build it, and evaluate it. The
 // one place that knows the kinds; commands ask it instead of comparing strings.
 struct JobKind {
-  std::string name;
+  Kind kind;
   // The kind's own checks of a config (after the common ones); may be empty.
   std::function<void(const Config&, const envs::EnvSpec&)> validate;
   std::function<std::unique_ptr<Job>(const Config&)> make;
@@ -57,10 +57,8 @@ struct JobKind {
   std::function<std::shared_ptr<models::WorldModel>(const Config&, const envs::EnvSpec&, InputArchive&)> world_model;
 };
 
-// Every kind, in the order of the config's `kind` choices.
-const std::vector<JobKind>& job_kinds();
-// The kind named `name`; raises UserError listing the kinds when there is none.
-const JobKind& job_kind(const std::string& name);
+// What the registry knows of `kind`.
+const JobKind& job_kind(Kind kind);
 
 // Every check a configuration must pass before a job can run: option ranges that depend on
 // each other, the environment id and options, the device, the kind's models and loop, the

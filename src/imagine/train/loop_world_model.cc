@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <optional>
+#include <stdexcept>
 
 #include "imagine/core/device.h"
 #include "imagine/core/error.h"
@@ -18,7 +19,17 @@ namespace imagine::train {
 
 namespace {
 
-bool is_storm(const Config& config) { return config.storm.world_model_class == "storm"; }
+bool is_storm(const Config& config) { return config.storm.world_model_class == LoopModelClass::kStorm; }
+
+models::ssm::ModelClass ssm_class(LoopModelClass c) {
+  switch (c) {
+    case LoopModelClass::kDssmDet: return models::ssm::ModelClass::kDssmDet;
+    case LoopModelClass::kDssmVae: return models::ssm::ModelClass::kDssmVae;
+    case LoopModelClass::kSssm: return models::ssm::ModelClass::kSssm;
+    case LoopModelClass::kStorm: break;
+  }
+  throw std::logic_error("storm.world_model_class = \"storm\" is not a state-space model");
+}
 
 // STORM's world-model options with the sizes the environment decides.
 models::storm::WorldModelOptions storm_options(const Config& config, const envs::EnvSpec& spec) {
@@ -26,7 +37,7 @@ models::storm::WorldModelOptions storm_options(const Config& config, const envs:
     throw UserError(fmt::format("storm: observations must be square, '{}' gives {}x{}", spec.id, spec.height,
                                 spec.width));
   models::storm::WorldModelOptions o = config.world_model;
-  if (o.reconstruction_kind() == models::storm::Reconstruction::kBernoulli && spec.obs_scale < 0.5f)
+  if (o.reconstruction == models::storm::Reconstruction::kBernoulli && spec.obs_scale < 0.5f)
     throw UserError(fmt::format("world_model.reconstruction = \"bernoulli\" needs binary observations (env.obs = "
                                 "\"symbolic\"); '{}' gives RGB frames, which use \"squared_error\"",
                                 spec.id));
@@ -40,15 +51,16 @@ models::storm::WorldModelOptions storm_options(const Config& config, const envs:
 // environment's frames and a continue head, so imagined episodes can end.
 models::ssm::EnvModelOptions ssm_options(const Config& config, const envs::EnvSpec& spec) {
   models::ssm::EnvModelOptions o = config.env_model;
-  o.model_class = config.storm.world_model_class;
+  o.model_class = ssm_class(config.storm.world_model_class);
   o.continue_head = true;
+  const std::string name = config::enum_name(config.storm.world_model_class);
   if (o.jump != 1)
-    throw UserError("storm.world_model_class = \"" + o.model_class +
+    throw UserError("storm.world_model_class = \"" + name +
                     "\" needs env_model.jump = 1 (the loop imagines one environment step per action)");
   if (spec.height != spec.width || spec.obs_scale > 0.5f)  // RGB frames are scaled by 1/255
     throw UserError(fmt::format("storm.world_model_class = \"{}\" reads square RGB frames; {} gives {}x{} {}; set "
                                 "env.obs = \"rgb\" and env.image_size to a multiple of 8",
-                                o.model_class, spec.id, spec.height, spec.width,
+                                name, spec.id, spec.height, spec.width,
                                 spec.obs_scale > 0.5f ? "planes" : "frames"));
   o.image_channels = spec.channels;
   o.image_size = spec.height;
@@ -99,7 +111,7 @@ class StormLoopModel : public LoopWorldModel {
  public:
   StormLoopModel(const Config& config, const envs::EnvSpec& spec, c10::Device device, bool bf16)
       : options_(config.storm),
-        posterior_acting_(config.storm.acting == "posterior"),
+        posterior_acting_(config.storm.acting == Acting::kPosterior),
         grad_clip_(config.world_model.grad_clip),
         obs_scale_(spec.obs_scale),
         device_(device),
@@ -304,7 +316,7 @@ void validate_loop_world_model(const Config& config, const envs::EnvSpec& spec) 
   const StormOptions& s = config.storm;
   auto fail = [](const std::string& message) { throw UserError("storm: " + message); };
   if (!is_storm(config)) {
-    if (config.precision == "bf16") fail("precision = \"bf16\" is for storm.world_model_class = \"storm\" only");
+    if (config.precision == Precision::kBf16) fail("precision = \"bf16\" is for storm.world_model_class = \"storm\" only");
     const auto o = ssm_options(config, spec);
     if (s.warmup_steps < o.context + o.horizon)
       fail(fmt::format("storm.warmup_steps {} must cover one training window (env_model.context {} + horizon {})",

@@ -67,7 +67,7 @@ TrainedWorldModel load_world_model(const std::string& run_dir, c10::Device devic
     if (!kind.world_model)
       throw UserError(fmt::format("run '{}' is a '{}' run, which has no world model; train one with kind = "
                                   "\"storm\" or \"env_model\"",
-                                  run_dir, kind.name));
+                                  run_dir, config::enum_name(kind.kind)));
     out.model = kind.world_model(out.config, out.spec, archive);
   });
   out.model->to(device);

@@ -31,8 +31,7 @@ StormAgent::StormAgent(const Config& config, const envs::EnvSpec& spec, c10::Dev
       device_(device),
       bf16_(bf16),
       num_actions_(spec.num_actions),
-      imagined_continue_(config.storm.imagined_continue == "probability" ? agents::ImaginedContinue::kProbability
-                                                                         : agents::ImaginedContinue::kThreshold),
+      imagined_continue_(config.storm.imagined_continue),
       world_model_(make_loop_world_model(config, spec, device, bf16)),
       actor_critic_(std::make_unique<agents::ActorCritic>(world_model_->model().feature_dim(), spec.num_actions,
                                                           config.actor_critic, device, bf16)) {}

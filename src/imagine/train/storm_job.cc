@@ -88,13 +88,13 @@ StormJob::StormJob(const Config& config)
       obs_scale_(env_.spec().obs_scale),
       device_(parse_device(config.device)),
       replay_(config.replay, env_.spec().obs_shape(), 1),
-      media_positions_(config.storm.world_model_class == "storm" ? config.world_model.max_positions
+      media_positions_(config.storm.world_model_class == LoopModelClass::kStorm ? config.world_model.max_positions
                                                                   : std::numeric_limits<int64_t>::max()),
       rng_(static_cast<uint64_t>(config.seed) ^ 0x5707e0b5ULL) {
   validate_storm(config, env_.spec());
   torch::manual_seed(static_cast<uint64_t>(config.seed));
-  agent_ = std::make_unique<StormAgent>(config, env_.spec(), device_, config.precision == "bf16");
-  if (options_.exploration == "ez_greedy")
+  agent_ = std::make_unique<StormAgent>(config, env_.spec(), device_, config.precision == Precision::kBf16);
+  if (options_.exploration == Exploration::kEzGreedy)
     explorer_.emplace(options_.exploration_exponent, options_.exploration_max_repeat);
   obs_ = env_.reset(static_cast<uint64_t>(config.seed)).obs[0].clone();
 }

@@ -11,8 +11,28 @@
 
 namespace imagine::train {
 
+// The world model the joint loop imagines in.
+enum class LoopModelClass { kStorm, kDssmDet, kDssmVae, kSssm };
+constexpr config::EnumNames<LoopModelClass, 4> enum_names(LoopModelClass) {
+  return {{{LoopModelClass::kStorm, "storm"},
+           {LoopModelClass::kDssmDet, "dssm_det"},
+           {LoopModelClass::kDssmVae, "dssm_vae"},
+           {LoopModelClass::kSssm, "sssm"}}};
+}
+
+// What the policy reads when it acts in the environment.
+enum class Acting { kPosterior, kStorm };
+constexpr config::EnumNames<Acting, 2> enum_names(Acting) {
+  return {{{Acting::kPosterior, "posterior"}, {Acting::kStorm, "storm"}}};
+}
+
+enum class Exploration { kNone, kEzGreedy };
+constexpr config::EnumNames<Exploration, 2> enum_names(Exploration) {
+  return {{{Exploration::kNone, "none"}, {Exploration::kEzGreedy, "ez_greedy"}}};
+}
+
 struct StormOptions {
-  std::string world_model_class = "storm";
+  LoopModelClass world_model_class = LoopModelClass::kStorm;
   int64_t warmup_steps = 1024;
   int64_t train_every = 8;
   int64_t world_model_updates = 1;
@@ -23,9 +43,9 @@ struct StormOptions {
   int64_t imagination_context = 8;
   int64_t imagination_horizon = 16;
   int64_t acting_context = 16;
-  std::string acting = "posterior";
-  std::string imagined_continue = "threshold";
-  std::string exploration = "none";
+  Acting acting = Acting::kPosterior;
+  agents::ImaginedContinue imagined_continue = agents::ImaginedContinue::kThreshold;
+  Exploration exploration = Exploration::kNone;
   double exploration_epsilon = 0.01;
   double exploration_exponent = 2.0;
   int64_t exploration_max_repeat = 100;
@@ -39,9 +59,7 @@ struct StormOptions {
     v.field("world_model_class", world_model_class,
             {"the world model the actor-critic imagines in: STORM's ([world_model]), or a state-space model of "
              "Buesing et al. ([env_model] options, with a continue head; needs RGB frames with a side divisible "
-             "by 8) trained online on replay windows inside episodes",
-             {},
-             {"storm", "dssm_det", "dssm_vae", "sssm"}});
+             "by 8) trained online on replay windows inside episodes"});
     v.field("warmup_steps", warmup_steps,
             {"first environment steps act uniformly at random and train nothing", config::Range{0, 1e12}});
     v.field("train_every", train_every,
@@ -62,23 +80,17 @@ struct StormOptions {
              config::Range{1, 1e6}});
     v.field("acting", acting,
             {"'posterior': act on [z_t, h_{t-1}] with z_t the posterior sample of the current frame; 'storm': "
-             "act on the prior's guess of z_t, as the reference implementation",
-             {},
-             {"posterior", "storm"}});
+             "act on the prior's guess of z_t, as the reference implementation"});
     v.field("imagined_continue", imagined_continue,
             {"continue flag of an imagined step, which scales its discount: 'threshold': 1 unless the "
              "termination logit is > 0 (the reference); 'probability': the predicted probability of not "
-             "terminating (DreamerV3), which keeps a signal when deaths are too rare to ever pass 0.5",
-             {},
-             {"threshold", "probability"}});
+             "terminating (DreamerV3), which keeps a signal when deaths are too rare to ever pass 0.5"});
     v.field("exploration", exploration,
             {"'none': warm-up acts uniformly at random, then the policy acts (the paper); 'ez_greedy': "
              "temporally extended exploration (Dabney et al. 2021): warm-up draws a uniform action and "
              "holds it for a power-law number of steps, and after warm-up each step starts such a run with "
              "probability exploration_epsilon (for games like Freeway, where single random actions never "
-             "reach the reward)",
-             {},
-             {"none", "ez_greedy"}});
+             "reach the reward)"});
     v.field("exploration_epsilon", exploration_epsilon,
             {"ez_greedy: probability that a step after warm-up starts an exploratory run", config::Range{0, 1}});
     v.field("exploration_exponent", exploration_exponent,

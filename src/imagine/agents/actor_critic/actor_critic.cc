@@ -44,7 +44,7 @@ int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key
 ActorCritic::ActorCritic(int64_t feature_dim, int64_t num_actions, ActorCriticOptions options, c10::Device device,
                          bool bf16)
     : options_(std::move(options)),
-      form_(parse_lambda_return_form(options_.lambda_return)),
+      form_(options_.lambda_return),
       feature_dim_(feature_dim),
       num_actions_(num_actions),
       device_(device),

@@ -9,12 +9,35 @@
 
 namespace imagine::agents {
 
+enum class LambdaReturnForm {
+  // G_T = V_T;  G_t = r_t + gamma * c_t * ((1 - lambda) * V_{t+1} + lambda * G_{t+1}).
+  kStandard,
+  // STORM's reference implementation (calc_lambda_return in its agents.py):
+  // G_T = V_T;  G_t = r_t + gamma * c_t * ((1 - lambda) * V_t + lambda * G_{t+1}).
+  // The bootstrap term mixes the value of the state in which r_t was received instead of the
+  // next state, so with lambda = 0 the target of V_t is r_t + gamma * c_t * V_t (the one-step
+  // target is shifted by one step); with lambda = 1 both forms agree.
+  kStorm,
+};
+constexpr config::EnumNames<LambdaReturnForm, 2> enum_names(LambdaReturnForm) {
+  return {{{LambdaReturnForm::kStandard, "standard"}, {LambdaReturnForm::kStorm, "storm"}}};
+}
+
+// The continue flag of an imagined step, which scales its discount.
+enum class ImaginedContinue {
+  kProbability,  // the model's continue probability
+  kThreshold,    // 1 where that probability is at least 1/2, else 0
+};
+constexpr config::EnumNames<ImaginedContinue, 2> enum_names(ImaginedContinue) {
+  return {{{ImaginedContinue::kThreshold, "threshold"}, {ImaginedContinue::kProbability, "probability"}}};
+}
+
 struct ActorCriticOptions {
   int64_t hidden = 512;
   int64_t layers = 2;
   double gamma = 0.985;
   double lambda = 0.95;
-  std::string lambda_return = "standard";
+  LambdaReturnForm lambda_return = LambdaReturnForm::kStandard;
   double entropy_coef = 3e-4;
   double lr = 3e-5;
   double adam_eps = 1e-5;
@@ -35,9 +58,7 @@ struct ActorCriticOptions {
     v.field("lambda", lambda, {"lambda of the lambda-returns", config::Range{0, 1}});
     v.field("lambda_return", lambda_return,
             {"'standard': G_t = r_t + gamma c_t ((1-lambda) V_{t+1} + lambda G_{t+1}); 'storm': the reference "
-             "implementation's form, which mixes in V_t instead of V_{t+1}",
-             {},
-             {"standard", "storm"}});
+             "implementation's form, which mixes in V_t instead of V_{t+1}"});
     v.field("entropy_coef", entropy_coef, {"weight of the policy-entropy bonus", config::Range{0, 1e3}});
     v.field("lr", lr, {"Adam learning rate of actor and critic", config::Range{0, 1}});
     v.field("adam_eps", adam_eps, {"Adam epsilon", config::Range{0, 1}});

@@ -15,11 +15,6 @@ namespace imagine::agents {
 // features [B, F] -> actions [B] int64
 using ImaginationPolicy = std::function<at::Tensor(const at::Tensor& features)>;
 
-enum class ImaginedContinue {
-  kProbability,  // the model's continue probability
-  kThreshold,    // 1 where that probability is at least 1/2, else 0
-};
-
 // `horizon` model steps from `start` with actions from `policy` on the model's features:
 // features [horizon + 1, B, F], actions, rewards and continues [horizon, B]. A jumpy model's
 // step repeats the chosen action over its jump() environment steps. Runs without gradient;

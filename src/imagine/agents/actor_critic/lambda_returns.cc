@@ -6,12 +6,6 @@
 
 namespace imagine::agents {
 
-LambdaReturnForm parse_lambda_return_form(const std::string& name) {
-  if (name == "standard") return LambdaReturnForm::kStandard;
-  if (name == "storm") return LambdaReturnForm::kStorm;
-  throw UserError("lambda_return: unknown form '" + name + "' (expected \"standard\" or \"storm\")");
-}
-
 at::Tensor lambda_returns(const at::Tensor& rewards, const at::Tensor& continues, const at::Tensor& values,
                           double gamma, double lambda, LambdaReturnForm form) {
   TORCH_CHECK(rewards.dim() == 2 && continues.sizes() == rewards.sizes() && values.dim() == 2 &&

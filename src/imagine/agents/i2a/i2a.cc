@@ -4,30 +4,14 @@
 
 #include <vector>
 
-#include "imagine/core/error.h"
 
 namespace imagine::agents {
 
 namespace nn = torch::nn;
 
-RolloutPolicyKind parse_rollout_policy(const std::string& name) {
-  if (name == "uniform") return RolloutPolicyKind::kUniform;
-  if (name == "distill") return RolloutPolicyKind::kDistill;
-  if (name == "backprop") return RolloutPolicyKind::kBackprop;
-  throw UserError("i2a.rollout_policy must be uniform, distill or backprop, got '" + name + "'");
-}
-
-RolloutEncoderInput parse_rollout_encoder(const std::string& name) {
-  if (name == "state") return RolloutEncoderInput::kState;
-  if (name == "pixels") return RolloutEncoderInput::kPixels;
-  throw UserError("i2a.encoder must be state or pixels, got '" + name + "'");
-}
-
 I2ANetImpl::I2ANetImpl(const envs::EnvSpec& spec, std::shared_ptr<models::WorldModel> model,
                        const I2AOptions& options, int64_t hidden)
     : options_(options),
-      rollout_kind_(parse_rollout_policy(options.rollout_policy)),
-      encoder_input_(parse_rollout_encoder(options.encoder)),
       model_(std::move(model)),
       num_actions_(spec.num_actions),
       obs_scale_(static_cast<float>(spec.obs_scale)) {
@@ -65,7 +49,7 @@ I2ANetImpl::I2ANetImpl(const envs::EnvSpec& spec, std::shared_ptr<models::WorldM
   const int64_t joint = num_actions_ * options.lstm_hidden + hidden;
   policy_ = register_module("policy", nn::Linear(joint, num_actions_));
   value_ = register_module("value", nn::Linear(joint, 1));
-  if (rollout_kind_ != RolloutPolicyKind::kUniform) {
+  if (options_.rollout_policy != RolloutPolicyKind::kUniform) {
     rollout_policy_ = register_module(
         "rollout_policy", nn::Sequential(nn::Linear(model_->feature_dim(), options.rollout_policy_hidden), nn::ReLU(),
                                          nn::Linear(options.rollout_policy_hidden, num_actions_)));
@@ -73,7 +57,7 @@ I2ANetImpl::I2ANetImpl(const envs::EnvSpec& spec, std::shared_ptr<models::WorldM
 }
 
 at::Tensor I2ANetImpl::encoder_input(const models::WorldStatePtr& state) {
-  if (encoder_input_ == RolloutEncoderInput::kPixels) return model_->decode(state);
+  if (options_.encoder == RolloutEncoderInput::kPixels) return model_->decode(state);
   const at::Tensor map = model_->feature_map(state);
   return map.defined() ? map : model_->features(state);
 }
@@ -84,7 +68,7 @@ at::Tensor I2ANetImpl::rollout_policy_logits(const at::Tensor& features) {
 }
 
 at::Tensor I2ANetImpl::next_action(const at::Tensor& features, int64_t rows) {
-  switch (rollout_kind_) {
+  switch (options_.rollout_policy) {
     case RolloutPolicyKind::kUniform:
       return torch::randint(num_actions_, {rows}, torch::TensorOptions().dtype(torch::kLong).device(features.device()));
     case RolloutPolicyKind::kDistill: {
@@ -105,7 +89,7 @@ at::Tensor I2ANetImpl::next_action(const at::Tensor& features, int64_t rows) {
 }
 
 ImaginedRollouts I2ANetImpl::imagine(const at::Tensor& obs) {
-  const bool backprop = rollout_kind_ == RolloutPolicyKind::kBackprop && torch::GradMode::is_enabled();
+  const bool backprop = options_.rollout_policy == RolloutPolicyKind::kBackprop && torch::GradMode::is_enabled();
   // Only backprop needs gradients through the model; the others read its outputs as data.
   std::optional<torch::NoGradGuard> no_grad;
   if (!backprop) no_grad.emplace();
@@ -150,7 +134,7 @@ PolicyValueModule::Output I2ANetImpl::forward(const at::Tensor& obs) {
   const ImaginedRollouts rollouts = imagine(obs);
   const at::Tensor joint = torch::cat({encode(rollouts, b), model_free}, -1);
   Output out{policy_->forward(joint), value_->forward(joint).squeeze(-1), {}};
-  if (rollout_kind_ == RolloutPolicyKind::kDistill && torch::GradMode::is_enabled()) {
+  if (options_.rollout_policy == RolloutPolicyKind::kDistill && torch::GradMode::is_enabled()) {
     // Cross-entropy from the agent's policy (no gradient) to the rollout policy on the same
     // real state: only the rollout policy learns from it.
     const at::Tensor target = torch::softmax(out.logits.detach(), -1);

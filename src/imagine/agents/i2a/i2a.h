@@ -23,12 +23,21 @@
 namespace imagine::agents {
 
 enum class RolloutPolicyKind { kUniform, kDistill, kBackprop };
+constexpr config::EnumNames<RolloutPolicyKind, 3> enum_names(RolloutPolicyKind) {
+  return {{{RolloutPolicyKind::kUniform, "uniform"},
+           {RolloutPolicyKind::kDistill, "distill"},
+           {RolloutPolicyKind::kBackprop, "backprop"}}};
+}
+
 enum class RolloutEncoderInput { kState, kPixels };
+constexpr config::EnumNames<RolloutEncoderInput, 2> enum_names(RolloutEncoderInput) {
+  return {{{RolloutEncoderInput::kState, "state"}, {RolloutEncoderInput::kPixels, "pixels"}}};
+}
 
 struct I2AOptions {
   std::string world_model = "copy";
-  std::string rollout_policy = "uniform";
-  std::string encoder = "state";
+  RolloutPolicyKind rollout_policy = RolloutPolicyKind::kUniform;
+  RolloutEncoderInput encoder = RolloutEncoderInput::kState;
   int64_t depth = 5;
   int64_t encoder_channels = 16;
   int64_t encoder_hidden = 64;
@@ -45,12 +54,10 @@ struct I2AOptions {
     v.field("rollout_policy", rollout_policy,
             {"actions after the first in each rollout: uniform at random; distill: a small policy trained by "
              "cross-entropy towards the agent's policy; backprop: a small policy trained by the agent's loss "
-             "through the frozen model (straight-through Gumbel-softmax actions)",
-             {}, {"uniform", "distill", "backprop"}});
+             "through the frozen model (straight-through Gumbel-softmax actions)"});
     v.field("encoder", encoder,
             {"what the rollout encoder's CNN reads of each imagined state: state (the model's feature map, or "
-             "its flat features when it has none) or pixels (the decoded frame)",
-             {}, {"state", "pixels"}});
+             "its flat features when it has none) or pixels (the decoded frame)"});
     v.field("depth", depth, {"model calls per rollout (a jumpy model covers jump environment steps per call)",
                              config::Range{1, 64}});
     v.field("encoder_channels", encoder_channels, {"channels of the rollout encoder's convolutions", config::Range{1, 1024}});
@@ -63,9 +70,6 @@ struct I2AOptions {
             {"temperature of the backprop rollout policy's Gumbel-softmax relaxation", config::Range{1e-3, 100}});
   }
 };
-
-RolloutPolicyKind parse_rollout_policy(const std::string& name);
-RolloutEncoderInput parse_rollout_encoder(const std::string& name);
 
 // What one forward pass imagined, time-major: depth model calls for B * A rollouts (row
 // b * A + a is observation b's rollout that starts with action a).
@@ -99,8 +103,6 @@ class I2ANetImpl : public PolicyValueModule {
   at::Tensor encoder_input(const models::WorldStatePtr& state);
 
   I2AOptions options_;
-  RolloutPolicyKind rollout_kind_;
-  RolloutEncoderInput encoder_input_;
   std::shared_ptr<models::WorldModel> model_;
   int64_t num_actions_;
   float obs_scale_;

@@ -38,7 +38,7 @@ std::pair<int64_t, double> run_for(double seconds, StepFn&& step) {
 }  // namespace
 
 AleBenchResult bench_ale(const std::string& game, double seconds, const std::string& rom_dir,
-                         const std::string& resize) {
+                         ResizeMethod resize) {
   const std::string rom = find_rom(game, rom_dir);
   constexpr int kFrameSkip = 4;
   constexpr float kSticky = 0.25f;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "imagine/envs/env_options.h"
+
 namespace imagine::envs::atari {
 
 struct AleBenchResult {
@@ -19,6 +21,6 @@ struct AleBenchResult {
 // (interleaved in rounds), both with frame skip 4 and sticky actions 0.25; steps/s are per
 // CPU-second of one core. `rom_dir` as env.rom_dir.
 AleBenchResult bench_ale(const std::string& game, double seconds, const std::string& rom_dir = "",
-                         const std::string& resize = "area");
+                         ResizeMethod resize = ResizeMethod::kArea);
 
 }  // namespace imagine::envs::atari

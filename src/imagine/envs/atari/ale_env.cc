@@ -181,7 +181,7 @@ void AleEnv::pooled_frame(uint8_t* obs) {
 EnvPtr make_atari_env(const EnvOptions& options) {
   const std::string game = game_of_id(options.id);
   const std::string rom = find_rom(game, options.rom_dir);
-  const ResizeMethod method = parse_resize_method(options.resize);
+  const ResizeMethod method = options.resize;
   const double sticky = options.sticky_action_prob < 0 ? kDefaultStickyActionProb : options.sticky_action_prob;
   EnvPtr env = std::make_unique<AleEnv>(options.id, rom, sticky);
   if (options.noop_max > 0) env = std::make_unique<NoopReset>(std::move(env), options.noop_max);

@@ -69,12 +69,6 @@ inline uint8_t clip8(int32_t v) {
 }
 }  // namespace
 
-ResizeMethod parse_resize_method(const std::string& name) {
-  if (name == "area") return ResizeMethod::kArea;
-  if (name == "bilinear") return ResizeMethod::kBilinear;
-  throw UserError("unknown resize method '" + name + "' (known: area, bilinear)");
-}
-
 Resizer::Resizer(int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, ResizeMethod method)
     : in_h_(in_h), in_w_(in_w), out_h_(out_h), out_w_(out_w), method_(method) {
   if (in_h < 1 || in_w < 1 || out_h < 1 || out_w < 1) {

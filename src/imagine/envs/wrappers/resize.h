@@ -5,23 +5,9 @@
 #include <vector>
 
 #include "imagine/envs/env.h"
+#include "imagine/envs/env_options.h"  // ResizeMethod
 
 namespace imagine::envs {
-
-enum class ResizeMethod {
-  // Exact area averaging: each output pixel is the area-weighted mean of the input pixels
-  // its footprint covers, for any ratio (for shrinking this is what OpenCV's INTER_AREA
-  // computes, there in float). Computed exactly in integers (overlaps are multiples of
-  // 1/out) and rounded to nearest, halves up; OpenCV's float sums may differ by one where
-  // the mean lies within float error of a half.
-  kArea,
-  // PIL's BILINEAR with antialiasing: a triangle filter whose support grows with the
-  // downscale factor, horizontal pass then vertical, each in PIL's 22-bit fixed point with
-  // the intermediate rounded to uint8 (bit-exact with Pillow's Image.resize).
-  kBilinear,
-};
-
-ResizeMethod parse_resize_method(const std::string& name);  // "area" | "bilinear"
 
 // A precomputed resampler from in_h x in_w to out_h x out_w planes.
 class Resizer {

@@ -20,38 +20,18 @@ at::Tensor to_unit(const at::Tensor& frames) {
 
 }  // namespace
 
-ModelClass parse_model_class(const std::string& name) {
-  if (name == "ar") return ModelClass::kAr;
-  if (name == "rar") return ModelClass::kRar;
-  if (name == "dssm_det") return ModelClass::kDssmDet;
-  if (name == "dssm_vae") return ModelClass::kDssmVae;
-  if (name == "sssm") return ModelClass::kSssm;
-  throw UserError("model_class must be one of ar, rar, dssm_det, dssm_vae, sssm; got \"" + name + "\"");
-}
-
-const char* model_class_name(ModelClass c) {
-  switch (c) {
-    case ModelClass::kAr: return "ar";
-    case ModelClass::kRar: return "rar";
-    case ModelClass::kDssmDet: return "dssm_det";
-    case ModelClass::kDssmVae: return "dssm_vae";
-    case ModelClass::kSssm: return "sssm";
-  }
-  return "?";
+std::string EnvModelOptions::label() const {
+  return config::enum_name(model_class) + (jump > 1 ? " jump " + std::to_string(jump) : "");
 }
 
 void EnvModelOptions::validate() const {
-  const ModelClass c = parse_model_class(model_class);
+  const ModelClass c = model_class;
   if (jump < 1) throw UserError("jump must be >= 1, got " + std::to_string(jump));
   if (jump > 1 && (c == ModelClass::kAr || c == ModelClass::kRar))
     throw UserError("jump = " + std::to_string(jump) + " needs an SSM class (dssm_det, dssm_vae, sssm); " +
-                    model_class + " steps one frame at a time");
+                    config::enum_name(c) + " steps one frame at a time");
   if (context < 1) throw UserError("context must be >= 1, got " + std::to_string(context));
   if (horizon < 1) throw UserError("horizon must be >= 1, got " + std::to_string(horizon));
-  if (reward_head != "bits" && reward_head != "twohot")
-    throw UserError("reward_head must be \"bits\" or \"twohot\", got \"" + reward_head + "\"");
-  if (rollout_feedback != "sample" && rollout_feedback != "mean")
-    throw UserError("rollout_feedback must be \"sample\" or \"mean\", got \"" + rollout_feedback + "\"");
   if (image_size < 8 || image_size % 8 != 0)
     throw UserError("image_size must be a positive multiple of 8, got " + std::to_string(image_size));
   if (image_channels < 1) throw UserError("image_channels must be >= 1, got " + std::to_string(image_channels));
@@ -117,10 +97,11 @@ at::Tensor chunk_one_hot(const at::Tensor& action, int64_t num_actions) {
 
 EnvModelImpl::EnvModelImpl(const EnvModelOptions& options)
     : options_((options.validate(), options)),  // before any part reads an option
-      class_(parse_model_class(options.model_class)),
-      feedback_mean_(options.rollout_feedback == "mean"),
-      codec_(options.reward_head, options.reward_bits,
-             nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
+      class_(options.model_class),
+      feedback_mean_(options.rollout_feedback == RolloutFeedback::kMean),
+      codec_(options.reward_head == RewardHead::kBits
+                 ? nn::RewardCodec::bits(options.reward_bits)
+                 : nn::RewardCodec::two_hot(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high})) {
   const EnvModelOptions& o = options_;
   const int64_t c = o.image_channels;
   const int64_t e = scaled(64);
@@ -206,11 +187,11 @@ at::Tensor EnvModelImpl::broadcast_action(const at::Tensor& a) const {
 at::Tensor EnvModelImpl::transition(const at::Tensor& s, const at::Tensor& a, const at::Tensor& extra) {
   std::vector<at::Tensor> parts{s, broadcast_action(a)};
   if (class_ == ModelClass::kRar || class_ == ModelClass::kSssm) {
-    TORCH_CHECK(extra.defined(), model_class_name(class_), " transition needs ",
+    TORCH_CHECK(extra.defined(), config::enum_name(class_), " transition needs ",
                 class_ == ModelClass::kRar ? "e(o_{t-1})" : "z_t");
     parts.push_back(extra);
   } else {
-    TORCH_CHECK(!extra.defined(), model_class_name(class_), " transition takes no extra input (got ", extra.sizes(), ")");
+    TORCH_CHECK(!extra.defined(), config::enum_name(class_), " transition takes no extra input (got ", extra.sizes(), ")");
   }
   // The first res_conv's input is wider than the state: its residual is s_{t-1}. The second
   // one's residual is the first one's output, so s_{t-1} -> s_t is an identity plus updates.
@@ -219,13 +200,13 @@ at::Tensor EnvModelImpl::transition(const at::Tensor& s, const at::Tensor& a, co
 }
 
 nn::DiagonalGaussian EnvModelImpl::prior(const at::Tensor& s, const at::Tensor& a) {
-  TORCH_CHECK(has_latent(), model_class_name(class_), " has no prior");
+  TORCH_CHECK(has_latent(), config::enum_name(class_), " has no prior");
   return nn::DiagonalGaussian::from_params(prior_->forward(torch::cat({s, broadcast_action(a)}, 1)));
 }
 
 nn::DiagonalGaussian EnvModelImpl::posterior(const at::Tensor& s, const at::Tensor& a, const at::Tensor& encoded_frame,
                                              const nn::DiagonalGaussian& prior) {
-  TORCH_CHECK(has_latent(), model_class_name(class_), " has no posterior");
+  TORCH_CHECK(has_latent(), config::enum_name(class_), " has no posterior");
   return nn::DiagonalGaussian::from_params(
       posterior_->forward(torch::cat({s, broadcast_action(a), encoded_frame, prior.mean, prior.std}, 1)));
 }

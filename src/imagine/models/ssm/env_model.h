@@ -31,12 +31,6 @@
 
 namespace imagine::models::ssm {
 
-enum class ModelClass { kAr, kRar, kDssmDet, kDssmVae, kSssm };
-
-// Raises UserError for an unknown name.
-ModelClass parse_model_class(const std::string& name);
-const char* model_class_name(ModelClass c);
-
 // Training/evaluation sequences: L context frames, then T (jumpy) steps.
 struct SequenceBatch {
   at::Tensor context;  // [B, L, C, H, W] uint8 (or float in [0, 1]): o_{-L+1..0}
@@ -155,7 +149,7 @@ class EnvModelImpl : public torch::nn::Module {
 
   EnvModelOptions options_;
   ModelClass class_;
-  bool feedback_mean_;  // rollout_feedback = "mean" (else a Bernoulli sample)
+  bool feedback_mean_;  // rollout_feedback = mean (else a Bernoulli sample)
   nn::RewardCodec codec_;
   int64_t encoded_channels_ = 0;
   int64_t state_channels_ = 0;

@@ -9,17 +9,38 @@
 
 namespace imagine::models::ssm {
 
+enum class ModelClass { kAr, kRar, kDssmDet, kDssmVae, kSssm };
+constexpr config::EnumNames<ModelClass, 5> enum_names(ModelClass) {
+  return {{{ModelClass::kAr, "ar"},
+           {ModelClass::kRar, "rar"},
+           {ModelClass::kDssmDet, "dssm_det"},
+           {ModelClass::kDssmVae, "dssm_vae"},
+           {ModelClass::kSssm, "sssm"}}};
+}
+
+// Reward decoder: the integer reward in binary with a sign bit, or symlog two-hot.
+enum class RewardHead { kBits, kTwoHot };
+constexpr config::EnumNames<RewardHead, 2> enum_names(RewardHead) {
+  return {{{RewardHead::kBits, "bits"}, {RewardHead::kTwoHot, "twohot"}}};
+}
+
+// What re-enters an AR/RAR model in a rollout: a Bernoulli sample of the predicted frame, or its mean.
+enum class RolloutFeedback { kSample, kMean };
+constexpr config::EnumNames<RolloutFeedback, 2> enum_names(RolloutFeedback) {
+  return {{{RolloutFeedback::kSample, "sample"}, {RolloutFeedback::kMean, "mean"}}};
+}
+
 struct EnvModelOptions {
-  std::string model_class = "sssm";
+  ModelClass model_class = ModelClass::kSssm;
   int64_t jump = 1;     // environment steps per transition (>= 2 only for SSM classes)
   int64_t context = 3;  // context frames o_{-L+1..0}
   int64_t horizon = 10; // predicted steps T in training sequences
-  std::string reward_head = "bits";
+  RewardHead reward_head = RewardHead::kBits;
   int64_t reward_bits = 8;
   int64_t reward_bins = 255;  // twohot
   double reward_low = -20.0;  // twohot bin range (symlog space)
   double reward_high = 20.0;
-  std::string rollout_feedback = "sample";  // AR/RAR: what re-enters the model
+  RolloutFeedback rollout_feedback = RolloutFeedback::kSample;
   int64_t image_channels = 3;
   int64_t image_size = 64;
   int64_t num_actions = 5;
@@ -33,20 +54,20 @@ struct EnvModelOptions {
   template <class V>
   void visit(V& v) {
     v.field("model_class", model_class,
-            {"environment model class", {}, {"ar", "rar", "dssm_det", "dssm_vae", "sssm"}});
+            {"environment model class"});
     v.field("jump", jump,
             {"environment steps per transition: 1 = not jumpy; >= 2 subsamples trajectories (SSM classes only)",
              config::Range{1, 64}});
     v.field("context", context, {"context frames the initial state is built from", config::Range{1, 16}});
     v.field("horizon", horizon, {"predicted steps per training sequence (model calls)", config::Range{1, 1000}});
     v.field("reward_head", reward_head,
-            {"reward decoder: integer reward in binary with a sign bit, or symlog two-hot", {}, {"bits", "twohot"}});
+            {"reward decoder: integer reward in binary with a sign bit, or symlog two-hot"});
     v.field("reward_bits", reward_bits, {"magnitude bits of the bits reward head", config::Range{1, 30}});
     v.field("reward_bins", reward_bins, {"bins of the twohot reward head", config::Range{2, 1e5}});
     v.field("reward_low", reward_low, {"lowest twohot bin (symlog space)", config::Range{-1e3, 1e3}});
     v.field("reward_high", reward_high, {"highest twohot bin (symlog space)", config::Range{-1e3, 1e3}});
     v.field("rollout_feedback", rollout_feedback,
-            {"AR/RAR rollouts re-encode a Bernoulli sample or the mean of the predicted frame", {}, {"sample", "mean"}});
+            {"AR/RAR rollouts re-encode a Bernoulli sample or the mean of the predicted frame"});
     v.field("image_channels", image_channels, {"frame channels (set from the environment)", config::Range{1, 64}});
     v.field("image_size", image_size,
             {"frame side in pixels, divisible by 8 (set from the environment)", config::Range{8, 4096}});
@@ -65,6 +86,8 @@ struct EnvModelOptions {
 
   // Raises UserError naming the first inconsistent field.
   void validate() const;
+  // The class and, for a jumpy model, its jump: "sssm", "dssm_det jump 4".
+  std::string label() const;
 };
 
 }  // namespace imagine::models::ssm

@@ -39,13 +39,6 @@ void WorldModelOptions::validate() const {
   }
   if (o.reward_high <= o.reward_low)
     fail(fmt::format("reward_high ({}) must exceed reward_low ({})", o.reward_high, o.reward_low));
-  reconstruction_kind();
-}
-
-Reconstruction WorldModelOptions::reconstruction_kind() const {
-  if (reconstruction == "squared_error") return Reconstruction::kSquaredError;
-  if (reconstruction == "bernoulli") return Reconstruction::kBernoulli;
-  throw UserError("world_model: reconstruction must be \"squared_error\" or \"bernoulli\", got \"" + reconstruction + "\"");
 }
 
 namespace {
@@ -63,7 +56,7 @@ torch::nn::ConvTranspose2dOptions deconv_stage(int64_t in, int64_t out, bool ups
 }  // namespace
 
 WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
-    : options_(options), reconstruction_(options.reconstruction_kind()), two_hot_(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
+    : options_(options), reconstruction_(options.reconstruction), two_hot_(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
   options.validate();
   const auto& channels = options.encoder_channels;
   const int64_t stages = static_cast<int64_t>(channels.size());

@@ -18,6 +18,9 @@ namespace imagine::models::storm {
 // independent Bernoullis per cell (for binary planes, where a one-cell object is worth at most
 // 1 of squared error against the KL and head losses).
 enum class Reconstruction { kSquaredError, kBernoulli };
+constexpr config::EnumNames<Reconstruction, 2> enum_names(Reconstruction) {
+  return {{{Reconstruction::kSquaredError, "squared_error"}, {Reconstruction::kBernoulli, "bernoulli"}}};
+}
 
 struct WorldModelOptions {
   // Observation and action space; the trainer sets these from the environment.
@@ -45,7 +48,7 @@ struct WorldModelOptions {
   double reward_low = -20.0;
   double reward_high = 20.0;
   // Loss.
-  std::string reconstruction = "squared_error";  // or "bernoulli" (binary observations only)
+  Reconstruction reconstruction = Reconstruction::kSquaredError;
   double unimix = 0.01;
   double free_bits = 1.0;
   double dynamics_weight = 0.5;
@@ -60,8 +63,6 @@ struct WorldModelOptions {
 
   // Raises UserError on inconsistent options (sizes that do not fit together).
   void validate() const;
-  // `reconstruction` as its enum (UserError for an unknown name).
-  Reconstruction reconstruction_kind() const;
 
   template <class V>
   void visit(V& v) {
@@ -88,9 +89,7 @@ struct WorldModelOptions {
     v.field("reward_high", reward_high, {"highest reward bin (symlog space)", config::Range{-1e3, 1e3}});
     v.field("reconstruction", reconstruction,
             {"frame likelihood: squared_error (the paper's; sums over C x H x W) or bernoulli (cross-entropy of "
-             "per-cell logits; binary observations, env.obs = \"symbolic\", only)",
-             std::nullopt,
-             {"squared_error", "bernoulli"}});
+             "per-cell logits; binary observations, env.obs = \"symbolic\", only)"});
     v.field("unimix", unimix, {"uniform mixture of latent and prior probabilities", config::Range{0, 0.99}});
     v.field("free_bits", free_bits, {"KL losses are clipped below at this many nats", config::Range{0, 1e3}});
     v.field("dynamics_weight", dynamics_weight, {"weight of the dynamics (prior) KL loss", config::Range{0, 1e3}});
