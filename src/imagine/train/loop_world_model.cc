@@ -111,7 +111,6 @@ class StormLoopModel : public LoopWorldModel {
  public:
   StormLoopModel(const Config& config, const envs::EnvSpec& spec, c10::Device device, bool bf16)
       : options_(config.storm),
-        posterior_acting_(config.storm.acting == Acting::kPosterior),
         grad_clip_(config.world_model.grad_clip),
         obs_scale_(spec.obs_scale),
         device_(device),
@@ -179,10 +178,10 @@ class StormLoopModel : public LoopWorldModel {
   models::WorldStatePtr acting_state(const std::vector<at::Tensor>& frames, const std::vector<int64_t>& actions,
                                      const at::Tensor& obs) override {
     const int64_t k = static_cast<int64_t>(frames.size());
-    if (!posterior_acting_ && k == 0) return nullptr;
+    if (options_.acting != Acting::kPosterior && k == 0) return nullptr;
     std::vector<at::Tensor> f = frames;
     std::vector<int64_t> a = actions;
-    if (posterior_acting_) {
+    if (options_.acting == Acting::kPosterior) {
       f.push_back(obs);
       a.push_back(0);  // not consumed: the current frame's action is what the policy chooses
     }
@@ -190,7 +189,7 @@ class StormLoopModel : public LoopWorldModel {
     const at::Tensor act = torch::tensor(a, torch::kLong).unsqueeze(0).to(device_);
     models::WorldStatePtr state = contract_.observe(o, act, {});
     // storm: consume the last previous step and act on the prior's guess of the current latent.
-    if (!posterior_acting_) state = contract_.step(state, act.select(1, k - 1)).state;
+    if (options_.acting != Acting::kPosterior) state = contract_.step(state, act.select(1, k - 1)).state;
     return state;
   }
 
@@ -210,7 +209,6 @@ class StormLoopModel : public LoopWorldModel {
 
  private:
   StormOptions options_;
-  bool posterior_acting_;  // storm.acting = "posterior" (else the reference's prior guess)
   double grad_clip_;
   double obs_scale_;
   c10::Device device_;

@@ -31,7 +31,6 @@ StormAgent::StormAgent(const Config& config, const envs::EnvSpec& spec, c10::Dev
       device_(device),
       bf16_(bf16),
       num_actions_(spec.num_actions),
-      imagined_continue_(config.storm.imagined_continue),
       world_model_(make_loop_world_model(config, spec, device, bf16)),
       actor_critic_(std::make_unique<agents::ActorCritic>(world_model_->model().feature_dim(), spec.num_actions,
                                                           config.actor_critic, device, bf16)) {}
@@ -76,7 +75,7 @@ agents::ImaginedRollout StormAgent::imagine_from(const models::WorldStatePtr& st
   const auto policy = [this](const at::Tensor& features) {
     return agents::sample_actions(actor_critic_->policy_logits(features));
   };
-  return agents::imagine(world_model_->model(), start, policy, options_.imagination_horizon, imagined_continue_);
+  return agents::imagine(world_model_->model(), start, policy, options_.imagination_horizon, options_.imagined_continue);
 }
 
 std::map<std::string, at::Tensor> StormAgent::update_world_model(const data::ReplayBuffer& replay, Rng& rng,

@@ -107,7 +107,6 @@ class StormAgent {
   c10::Device device_;
   bool bf16_;
   int64_t num_actions_;
-  agents::ImaginedContinue imagined_continue_;
   std::unique_ptr<LoopWorldModel> world_model_;
   std::unique_ptr<agents::ActorCritic> actor_critic_;
 };

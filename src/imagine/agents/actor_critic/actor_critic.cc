@@ -44,7 +44,6 @@ int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key
 ActorCritic::ActorCritic(int64_t feature_dim, int64_t num_actions, ActorCriticOptions options, c10::Device device,
                          bool bf16)
     : options_(std::move(options)),
-      form_(options_.lambda_return),
       feature_dim_(feature_dim),
       num_actions_(num_actions),
       device_(device),
@@ -122,14 +121,14 @@ ActorCriticLosses ActorCritic::update(const ImaginedRollout& rollout) {
   const at::Tensor critic_logits = critic_->forward(features);                 // [T+1, B, bins]
   const at::Tensor values = bins_.predict(critic_logits.detach());            // [T+1, B]
   const at::Tensor returns =
-      lambda_returns(rewards, continues, values, options_.gamma, options_.lambda, form_);  // [T, B]
+      lambda_returns(rewards, continues, values, options_.gamma, options_.lambda, options_.lambda_return);  // [T, B]
   const at::Tensor step_logits = critic_logits.slice(0, 0, horizon);
   const at::Tensor value_loss = bins_.loss(step_logits, returns).mean();
   at::Tensor slow_loss = torch::zeros({}, value_loss.options());
   if (options_.slow_critic_regulariser) {
     const at::Tensor slow_values = slow_value(features);
     const at::Tensor slow_returns =
-        lambda_returns(rewards, continues, slow_values, options_.gamma, options_.lambda, form_);
+        lambda_returns(rewards, continues, slow_values, options_.gamma, options_.lambda, options_.lambda_return);
     slow_loss = bins_.loss(step_logits, slow_returns).mean();
   }
 

@@ -99,7 +99,6 @@ class ActorCritic {
   void update_slow_critic();
 
   ActorCriticOptions options_;
-  LambdaReturnForm form_;
   int64_t feature_dim_;
   int64_t num_actions_;
   c10::Device device_;

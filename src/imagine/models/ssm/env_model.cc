@@ -97,8 +97,6 @@ at::Tensor chunk_one_hot(const at::Tensor& action, int64_t num_actions) {
 
 EnvModelImpl::EnvModelImpl(const EnvModelOptions& options)
     : options_((options.validate(), options)),  // before any part reads an option
-      class_(options.model_class),
-      feedback_mean_(options.rollout_feedback == RolloutFeedback::kMean),
       codec_(options.reward_head == RewardHead::kBits
                  ? nn::RewardCodec::bits(options.reward_bits)
                  : nn::RewardCodec::two_hot(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high})) {
@@ -118,8 +116,8 @@ EnvModelImpl::EnvModelImpl(const EnvModelOptions& options)
   initial_ = register_module("initial", nn::ConvStack(nn::ConvStackOptions{o.context * e, 1, s, 3, s, 3, s}));
 
   int64_t transition_in = s + action_channels_;
-  if (class_ == ModelClass::kRar) transition_in += e;
-  if (class_ == ModelClass::kSssm) transition_in += z;
+  if (options_.model_class == ModelClass::kRar) transition_in += e;
+  if (options_.model_class == ModelClass::kSssm) transition_in += z;
   transition1_ = register_module("transition1", nn::ResConv(nn::ResConvOptions{transition_in, scaled(32), scaled(32), s}));
   inject_ = register_module("inject", nn::PoolAndInject(s, scaled(32)));
   transition2_ = register_module("transition2", nn::ResConv(nn::ResConvOptions{s + scaled(32), scaled(32), scaled(32), s}));
@@ -186,12 +184,12 @@ at::Tensor EnvModelImpl::broadcast_action(const at::Tensor& a) const {
 
 at::Tensor EnvModelImpl::transition(const at::Tensor& s, const at::Tensor& a, const at::Tensor& extra) {
   std::vector<at::Tensor> parts{s, broadcast_action(a)};
-  if (class_ == ModelClass::kRar || class_ == ModelClass::kSssm) {
-    TORCH_CHECK(extra.defined(), config::enum_name(class_), " transition needs ",
-                class_ == ModelClass::kRar ? "e(o_{t-1})" : "z_t");
+  if (options_.model_class == ModelClass::kRar || options_.model_class == ModelClass::kSssm) {
+    TORCH_CHECK(extra.defined(), config::enum_name(options_.model_class), " transition needs ",
+                options_.model_class == ModelClass::kRar ? "e(o_{t-1})" : "z_t");
     parts.push_back(extra);
   } else {
-    TORCH_CHECK(!extra.defined(), config::enum_name(class_), " transition takes no extra input (got ", extra.sizes(), ")");
+    TORCH_CHECK(!extra.defined(), config::enum_name(options_.model_class), " transition takes no extra input (got ", extra.sizes(), ")");
   }
   // The first res_conv's input is wider than the state: its residual is s_{t-1}. The second
   // one's residual is the first one's output, so s_{t-1} -> s_t is an identity plus updates.
@@ -200,13 +198,13 @@ at::Tensor EnvModelImpl::transition(const at::Tensor& s, const at::Tensor& a, co
 }
 
 nn::DiagonalGaussian EnvModelImpl::prior(const at::Tensor& s, const at::Tensor& a) {
-  TORCH_CHECK(has_latent(), config::enum_name(class_), " has no prior");
+  TORCH_CHECK(has_latent(), config::enum_name(options_.model_class), " has no prior");
   return nn::DiagonalGaussian::from_params(prior_->forward(torch::cat({s, broadcast_action(a)}, 1)));
 }
 
 nn::DiagonalGaussian EnvModelImpl::posterior(const at::Tensor& s, const at::Tensor& a, const at::Tensor& encoded_frame,
                                              const nn::DiagonalGaussian& prior) {
-  TORCH_CHECK(has_latent(), config::enum_name(class_), " has no posterior");
+  TORCH_CHECK(has_latent(), config::enum_name(options_.model_class), " has no posterior");
   return nn::DiagonalGaussian::from_params(
       posterior_->forward(torch::cat({s, broadcast_action(a), encoded_frame, prior.mean, prior.std}, 1)));
 }
@@ -228,7 +226,7 @@ at::Tensor EnvModelImpl::decode_from(const at::Tensor& s, const at::Tensor& z) {
 
 at::Tensor EnvModelImpl::feedback(const at::Tensor& logits) const {
   at::Tensor p = torch::sigmoid(logits);
-  return feedback_mean_ ? p : torch::bernoulli(p);
+  return options_.rollout_feedback == RolloutFeedback::kMean ? p : torch::bernoulli(p);
 }
 
 Losses EnvModelImpl::loss(const SequenceBatch& batch) {
@@ -255,7 +253,7 @@ Losses EnvModelImpl::loss(const SequenceBatch& batch) {
   at::Tensor states;          // [B*T, S, h, w] s_1..s_T (batch-major)
   at::Tensor latents;         // [B*T, Z, h, w]
   at::Tensor kl = torch::zeros({b, t_len}, all.options());
-  if (class_ == ModelClass::kAr) {
+  if (options_.model_class == ModelClass::kAr) {
     // Teacher forcing: step k sees the real frames o_k, o_{k-1}, ..., newest first.
     std::vector<at::Tensor> window;
     for (int64_t j = 0; j < l; ++j) window.push_back(enc.narrow(1, l - 1 - j, t_len));
@@ -269,14 +267,14 @@ Losses EnvModelImpl::loss(const SequenceBatch& batch) {
     for (int64_t k = 0; k < t_len; ++k) {
       at::Tensor a = actions.select(1, k);
       at::Tensor extra;
-      if (class_ == ModelClass::kRar) extra = enc.select(1, l - 1 + k);  // real o_k (teacher forcing)
+      if (options_.model_class == ModelClass::kRar) extra = enc.select(1, l - 1 + k);  // real o_k (teacher forcing)
       if (has_latent()) {
         nn::DiagonalGaussian p = prior(s, a);
         nn::DiagonalGaussian q = posterior(s, a, enc.select(1, l + k), p);
         at::Tensor z = q.rsample();
         kl_list.push_back(nn::DiagonalGaussian::kl(q, p).sum({1, 2, 3}));
         z_list.push_back(z);
-        if (class_ == ModelClass::kSssm) extra = z;
+        if (options_.model_class == ModelClass::kSssm) extra = z;
       }
       s = transition(s, a, extra);
       s_list.push_back(s);
@@ -333,8 +331,8 @@ State EnvModelImpl::initial_state(const at::Tensor& context) {
   State st;
   st.s = initial_->forward(window);
   if (has_latent()) st.z = torch::zeros({b, options_.latent_channels, side, side}, st.s.options());
-  if (class_ == ModelClass::kAr) st.encoded = window;
-  if (class_ == ModelClass::kRar) st.encoded = enc.select(1, l - 1);
+  if (options_.model_class == ModelClass::kAr) st.encoded = window;
+  if (options_.model_class == ModelClass::kRar) st.encoded = enc.select(1, l - 1);
   return st;
 }
 
@@ -344,7 +342,7 @@ StepOut EnvModelImpl::step(const State& state, const at::Tensor& action) {
   TORCH_CHECK(a.size(0) == state.s.size(0), "step: ", a.size(0), " actions for a batch of ", state.s.size(0));
   StepOut out;
   State& next = out.state;
-  switch (class_) {
+  switch (options_.model_class) {
     case ModelClass::kAr: {
       next.s = transition(initial_->forward(state.encoded), a);
       out.frame_logits = decode_from(next.s, {});

@@ -132,9 +132,9 @@ class EnvModelImpl : public torch::nn::Module {
   // s: [N, S, h, w] -> [N] termination logits (the continue head; options().continue_head).
   at::Tensor termination_logit(const at::Tensor& s);
 
-  ModelClass model_class() const { return class_; }
-  bool has_latent() const { return class_ == ModelClass::kDssmVae || class_ == ModelClass::kSssm; }
-  bool is_ssm() const { return class_ != ModelClass::kAr && class_ != ModelClass::kRar; }
+  ModelClass model_class() const { return options_.model_class; }
+  bool has_latent() const { return model_class() == ModelClass::kDssmVae || model_class() == ModelClass::kSssm; }
+  bool is_ssm() const { return model_class() != ModelClass::kAr && model_class() != ModelClass::kRar; }
   int64_t env_steps_per_call() const { return options_.jump; }
   const EnvModelOptions& options() const { return options_; }
   const nn::RewardCodec& reward_codec() const { return codec_; }
@@ -148,8 +148,6 @@ class EnvModelImpl : public torch::nn::Module {
   at::Tensor feedback(const at::Tensor& logits) const;  // AR/RAR: frame that re-enters the model
 
   EnvModelOptions options_;
-  ModelClass class_;
-  bool feedback_mean_;  // rollout_feedback = mean (else a Bernoulli sample)
   nn::RewardCodec codec_;
   int64_t encoded_channels_ = 0;
   int64_t state_channels_ = 0;

@@ -56,7 +56,7 @@ torch::nn::ConvTranspose2dOptions deconv_stage(int64_t in, int64_t out, bool ups
 }  // namespace
 
 WorldModelImpl::WorldModelImpl(const WorldModelOptions& options)
-    : options_(options), reconstruction_(options.reconstruction), two_hot_(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
+    : options_(options), two_hot_(nn::TwoHotOptions{options.reward_bins, options.reward_low, options.reward_high}) {
   options.validate();
   const auto& channels = options.encoder_channels;
   const int64_t stages = static_cast<int64_t>(channels.size());
@@ -158,7 +158,7 @@ Encoded WorldModelImpl::encode(const at::Tensor& obs, double obs_scale) {
 
 at::Tensor WorldModelImpl::decode(const at::Tensor& z) {
   const at::Tensor out = decoder_output(z);
-  return reconstruction_ == Reconstruction::kBernoulli ? torch::sigmoid(out) : out;
+  return options_.reconstruction == Reconstruction::kBernoulli ? torch::sigmoid(out) : out;
 }
 
 at::Tensor WorldModelImpl::decoder_output(const at::Tensor& z) {
@@ -225,7 +225,7 @@ Losses WorldModelImpl::loss(const at::Tensor& obs, const at::Tensor& action, con
   Encoded enc = encode(obs, obs_scale);
   at::Tensor target = obs.to(enc.z.scalar_type()) * obs_scale;
   const at::Tensor recon = decoder_output(enc.z);
-  const bool bernoulli = reconstruction_ == Reconstruction::kBernoulli;
+  const bool bernoulli = options_.reconstruction == Reconstruction::kBernoulli;
 
   Losses out;
   out.reconstruction =

@@ -113,7 +113,6 @@ class WorldModelImpl : public torch::nn::Module {
   at::Tensor decoder_output(const at::Tensor& z);
 
   WorldModelOptions options_;
-  Reconstruction reconstruction_;
   nn::TwoHot two_hot_;
   int64_t latent_side_ = 0;  // side of the encoder's last feature map
   int64_t encode_chunk_ = 1;  // frames per encoder pass without autograd (see encode)
